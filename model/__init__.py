@@ -16,8 +16,12 @@ True
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
+
+# pgmpy warns about its own deprecations on import; they are not the user's concern.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"pgmpy(\.|$)")
 
 import pandas as pd
 from pgmpy.models import DiscreteBayesianNetwork

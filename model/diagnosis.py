@@ -169,11 +169,32 @@ class Model:
     def _ve(self) -> VariableElimination:
         return VariableElimination(self._network)
 
-    def posteriors(self, cases: Sequence[Mapping[str, Value]]) -> np.ndarray:
-        """P(condition present | case) for validated cases: (n_cases, n_conditions)."""
-        out = np.empty((len(cases), len(self.conditions)))
-        for i, case in enumerate(cases):
-            ev = to_evidence(self.knowledge, case)
+    def decode(self, context: np.ndarray, findings: np.ndarray) -> list[dict[str, str]]:
+        """Turn engine arrays back into pgmpy evidence dicts (node -> state)."""
+        kb = self.knowledge
+        out = []
+        for ctx_row, f_row in zip(context, findings, strict=True):
+            ev = {n: kb.context_states[n][s] for n, s in zip(self.context_nodes, ctx_row) if s >= 0}
+            ev |= {f: ("no", "yes")[v] for f, v in zip(self.findings, f_row) if v >= 0}
+            out.append(ev)
+        return out
+
+    def infer(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
+        """Exact P(condition present | evidence) for many cases at once.
+
+        Parameters
+        ----------
+        context : int array (n_cases, n_context_nodes)
+            State index of each context node (order ``context_nodes``), -1 unknown.
+        findings : int array (n_cases, n_findings)
+            1 present, 0 absent, -1 not asked (order ``findings``).
+
+        Returns
+        -------
+        ndarray (n_cases, n_conditions), columns in ``conditions`` order.
+        """
+        out = np.empty((len(context), len(self.conditions)))
+        for i, ev in enumerate(self.decode(context, findings)):
             result = self._ve.query(
                 variables=list(self.conditions), evidence=ev, joint=False, show_progress=False
             )
@@ -182,12 +203,16 @@ class Model:
                 out[i, j] = factor.values[factor.state_names[cond].index("yes")]
         return out
 
+    def posteriors(self, cases: Sequence[Mapping[str, Value]]) -> np.ndarray:
+        """P(condition present | case) for validated cases: (n_cases, n_conditions)."""
+        return self.infer(*self.encode(cases))
+
     # diagnosis ----------------------------------------------------------------
     def diagnose(self, findings: Mapping[str, Any]) -> Diagnosis:
         """Rank the conditions and triage one case; see :func:`model.diagnose`."""
         given = self.vocabulary.validate(findings)
-        probs = self.posteriors([given])
-        _, coded = self.encode([given])
+        context, coded = self.encode([given])
+        probs = self.infer(context, coded)
         triage = self.triage_rules.assess(coded, probs)[0]
         return self._wrap(given, probs[0], triage.level, triage.red_flags)
 

@@ -349,6 +349,7 @@ def _build(vocab: Vocabulary, tables: Mapping[str, list[dict[str, Any]]]) -> Kno
         return context_states.get(node, BOOL_STATES)
 
     baselines: dict[str, float] = {}
+    baseline_at: dict[str, str] = {}
     risk_ratios: dict[str, dict[str, dict[str, float]]] = {c: {} for c in vocab.conditions}
     for row in tables["conditions.csv"]:
         cond, parent, state = row["condition"], row["parent"].strip(), row["state"].strip()
@@ -358,6 +359,7 @@ def _build(vocab: Vocabulary, tables: Mapping[str, list[dict[str, Any]]]) -> Kno
             if cond in baselines:
                 raise PriorsError(f"{row['_where']}: '{cond}' has a second baseline row")
             baselines[cond] = _number(row, "value", 0, 1, f"baseline P({cond})")
+            baseline_at[cond] = row["_where"]
             record(row, "condition_prior", cond, "", "", "reference group", baselines[cond])
             continue
         if parent not in context_states and parent not in vocab.conditions:
@@ -383,8 +385,8 @@ def _build(vocab: Vocabulary, tables: Mapping[str, list[dict[str, Any]]]) -> Kno
         )
         if worst > 1 + 1e-12:
             raise PriorsError(
-                f"conditions.csv: P({cond}) reaches {worst:.3g} > 1 for its riskiest combination "
-                "of parent states; lower the baseline or the risk ratios"
+                f"{baseline_at[cond]}: P({cond}) reaches {worst:.3g} > 1 for its riskiest "
+                "combination of parent states; lower the baseline or the risk ratios"
             )
     _check_acyclic(risk_ratios)
 

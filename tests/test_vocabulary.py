@@ -1,0 +1,75 @@
+"""Input validation: accepted spellings, and one test per error message."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from model import HeelnetError, InvalidValueError, UnknownIdError, diagnose, evidence
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(True, True), (False, False), (1, True), (0, False), ("yes", True), ("No", False),
+     ("TRUE", True), ("false", False), ("1", True), ("0", False), (1.0, True)],
+)
+def test_boolean_spellings(model, raw, expected):
+    assert model.vocabulary.validate({"swelling": raw}) == {"swelling": expected}
+
+
+@pytest.mark.parametrize("blank", [None, "", "  ", math.nan])
+def test_blank_means_not_asked(model, blank):
+    assert model.vocabulary.validate({"swelling": blank, "age_years": blank}) == {}
+
+
+def test_age_and_sex_spellings(model):
+    given = model.vocabulary.validate({"age_years": "41", "sex": "Female"})
+    assert given == {"age_years": 41, "sex": "female"}
+    assert evidence({"age_years": 11, "sex": "male", "fever": False})["age_band"] == "age_8_14"
+
+
+def test_unknown_finding_names_the_closest_ids():
+    with pytest.raises(UnknownIdError, match=r"unknown finding 'pain_heal_back'; did you mean 'pain_heel_back'"):
+        diagnose({"pain_heal_back": True})
+
+
+def test_unknown_name_with_nothing_close():
+    with pytest.raises(UnknownIdError, match=r"^unknown finding 'zzzzqqq'$"):
+        diagnose({"zzzzqqq": True})
+
+
+def test_a_condition_is_not_an_input():
+    with pytest.raises(UnknownIdError, match=r"'gout' is a condition, not a finding or context item"):
+        diagnose({"gout": True})
+
+
+def test_bad_boolean_value():
+    with pytest.raises(InvalidValueError, match=r"'swelling' must be yes/no, true/false or 1/0 .*got 'maybe'"):
+        diagnose({"swelling": "maybe"})
+
+
+@pytest.mark.parametrize("age", [250, -1, 41.5, "forty", True])
+def test_bad_age(age):
+    with pytest.raises(InvalidValueError, match=r"'age_years' must be a whole number from 0 to 120; got"):
+        diagnose({"age_years": age})
+
+
+def test_bad_sex():
+    with pytest.raises(InvalidValueError, match=r"'sex' must be 'female' or 'male' .*got 'alien'"):
+        diagnose({"sex": "alien"})
+
+
+def test_findings_must_be_a_mapping():
+    with pytest.raises(HeelnetError, match=r"findings must be a mapping .* got list"):
+        diagnose(["pain_heel_back"])  # type: ignore[arg-type]
+
+
+def test_names_must_be_strings():
+    with pytest.raises(UnknownIdError, match=r"finding names must be strings; got 3"):
+        diagnose({3: True})  # type: ignore[dict-item]
+
+
+def test_errors_are_value_errors():
+    for cls in (HeelnetError, UnknownIdError, InvalidValueError):
+        assert issubclass(cls, ValueError)
