@@ -203,6 +203,17 @@ class Model:
                 out[i, j] = factor.values[factor.state_names[cond].index("yes")]
         return out
 
+    def log_evidence(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
+        """Natural log of P(evidence) for each case (arrays as in :meth:`infer`)."""
+        out = np.zeros(len(context))
+        for i, ev in enumerate(self.decode(context, findings)):
+            seen: dict[str, str] = {}
+            for node, state in ev.items():  # chain rule: P(e) = Π P(e_k | e_<k)
+                factor = self._ve.query([node], evidence=seen or None, show_progress=False)
+                out[i] += np.log(factor.values[factor.state_names[node].index(state)])
+                seen[node] = state
+        return out
+
     def posteriors(self, cases: Sequence[Mapping[str, Value]]) -> np.ndarray:
         """P(condition present | case) for validated cases: (n_cases, n_conditions)."""
         return self.infer(*self.encode(cases))
