@@ -61,12 +61,19 @@ class Variable:
 
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    """Return up to ``n`` ids from ``candidates`` that look most like ``name``."""
+    """Return up to ``n`` ids from ``candidates`` that look most like ``name``.
+
+    Only ids nearly as close as the best one are kept, so a plain typo gets one
+    suggestion and a vague name a few.
+    """
     pool = list(candidates)
     found = difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
     if not found:  # a looser net for short or badly mangled names
         found = difflib.get_close_matches(name.lower(), pool, n=n, cutoff=0.4)
-    return found
+    if not found:
+        return []
+    ratio = [difflib.SequenceMatcher(None, name.lower(), f).ratio() for f in found]
+    return [f for f, r in zip(found, ratio) if r >= max(ratio) - 0.1]
 
 
 def suggestion(name: str, candidates: Iterable[str]) -> str:
@@ -190,7 +197,7 @@ class Vocabulary:
         {'age_years': 41, 'swelling': False}
         >>> try:
         ...     vocab.validate({"pain_heal_back": True})
-        ... except UnknownIdError as error:
+        ... except ValueError as error:
         ...     print(error)
         unknown finding 'pain_heal_back'; did you mean 'pain_heel_back'?
         """

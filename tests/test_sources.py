@@ -1,0 +1,67 @@
+"""Every number in the model has a source, and every seed quote is in the seed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from model import parameters
+
+SOURCE_KINDS = {"seed", "literature", "assumption"}
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return parameters()
+
+
+def test_parameters_has_the_contract_columns(table):
+    assert {"table", "node", "parents", "value", "source_kind", "source"} <= set(table.columns)
+    assert {"context_prior", "condition_prior", "risk_ratio", "likelihood", "leak", "triage_rule"} == set(table.table)
+
+
+def test_every_number_has_a_source(table):
+    assert table.source_kind.isin(SOURCE_KINDS).all()
+    empty = table[table.source.str.strip().str.len() < 10]
+    assert empty.empty, f"rows whose source is empty or too short to audit:\n{empty[['file', 'line', 'node']]}"
+
+
+def test_numbers_are_probabilities_or_ratios(table):
+    probs = table[table.table.isin(["context_prior", "condition_prior", "likelihood", "leak"])]
+    assert probs.value.between(0, 1).all()
+    assert (table[table.table == "risk_ratio"].value >= 0).all()
+
+
+def test_literature_sources_name_a_year(table):
+    lit = table[table.source_kind == "literature"]
+    no_year = lit[~lit.source.str.contains(r"(19|20)\d\d")]
+    assert no_year.empty, f"literature sources without a year:\n{no_year[['file', 'line', 'source']]}"
+
+
+def test_seed_quotes_are_verbatim(table, seed_text):
+    seed = squash(seed_text)
+    quotes = table[table.source_kind == "seed"]
+    assert len(quotes) > 20, "the seed document should source a good share of the numbers"
+    missing = [(r.file, r.line, r.source) for r in quotes.itertuples() if squash(r.source) not in seed]
+    assert not missing, f"seed quotes not found verbatim in the seed document: {missing[:5]}"
+
+
+def test_seed_numbers_are_used(table):
+    """The seed's own figures are in the model where they apply."""
+    def rows(**match):
+        sel = table
+        for key, value in match.items():
+            sel = sel[sel[key] == value]
+        return sel
+
+    assert rows(table="context_prior", node="os_trigonum").value.iloc[0] == pytest.approx(0.25)
+    tendinopathy = rows(table="condition_prior", node="achilles_tendinopathy")
+    assert tendinopathy.source.str.contains("1.85 per 1000").any()
+    severs = rows(table="risk_ratio", node="severs_disease", parent="age_band")
+    assert severs.source.str.contains("8 and 14").any()
+    gout = rows(table="risk_ratio", node="gout", parent="gout_history")
+    assert gout.value.iloc[0] > 10, "gout is 'primarily considered in people who have already been diagnosed'"

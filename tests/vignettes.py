@@ -1,0 +1,32 @@
+"""Reading the bundled seed-text vignettes, shared by the vignette tests and the
+baseline update script."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+from model import Model
+
+
+def text_vignettes() -> pd.DataFrame:
+    """The bundled seed-derived vignettes, every cell as text ('' = not asked)."""
+    path = resources.files("model.data") / "text_vignettes.csv"
+    with path.open(encoding="utf-8") as handle:
+        return pd.read_csv(handle, dtype=str, keep_default_na=False)
+
+
+def case_inputs(row: pd.Series, model: Model) -> dict[str, str]:
+    """The context and findings of one vignette row that were asked."""
+    return {k: row[k] for k in model.vocabulary.inputs if k in row and row[k] != ""}
+
+
+def baseline_frame(model: Model) -> pd.DataFrame:
+    """Posteriors and triage of every text vignette: what the golden baseline stores."""
+    records = []
+    for _, row in text_vignettes().iterrows():
+        result = model.diagnose(case_inputs(row, model))
+        records.append({"case_id": row["case_id"], "triage": result.triage,
+                        **{f"p_{c}": p for c, p in result.probabilities.items()}})
+    return pd.DataFrame.from_records(records)
