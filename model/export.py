@@ -1,0 +1,133 @@
+"""Write the network to files other Bayesian-network tools open.
+
+Three formats, all through pgmpy's own writers (``pgmpy.readwrite``):
+
+========  ===========================================  =============================
+``fmt``   format and tools                             precision of the numbers
+========  ===========================================  =============================
+bif       BIF (Interchange Format): bnlearn, pyAgrum,   full (``repr`` of each float)
+          Hugin/Netica converters, pgmpy ``BIFReader``
+xmlbif    XML-BIF: pgmpy ``XMLBIFReader``, pyAgrum      full (``repr`` of each float)
+          (as ``.bifxml``), Weka, SamIam
+xdsl      XDSL: GeNIe / SMILE, pyAgrum                  16 decimals (absolute 1e-16;
+                                                       about 10 significant digits for
+                                                       the smallest numbers, ~1e-6)
+========  ===========================================  =============================
+
+Nodes are written parents first (topological order), which GeNIe needs; node
+names are the vocabulary ids and boolean states are ``no`` / ``yes``, so a file
+read back answers the same queries as :meth:`model.Model.network`. The node
+positions pgmpy puts in XDSL files are drawn from a fixed seed, so the same
+model always writes the same file. Files are written atomically: to a temporary
+file in the target folder, then moved into place with :func:`os.replace`, so a
+reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import networkx as nx
+from pgmpy.models import DiscreteBayesianNetwork
+from pgmpy.readwrite import BIFWriter, XDSLWriter, XMLBIFWriter
+
+if TYPE_CHECKING:
+    from .diagnosis import Model
+
+__all__ = ["FORMATS", "export_network"]
+
+#: The formats :func:`export_network` writes, with their usual file extension.
+FORMATS: dict[str, str] = {"bif": ".bif", "xmlbif": ".xml", "xdsl": ".xdsl"}
+
+
+def _parents_first(net: DiscreteBayesianNetwork) -> DiscreteBayesianNetwork:
+    """A copy of ``net`` whose nodes iterate in topological order."""
+    out = DiscreteBayesianNetwork()
+    order = list(nx.lexicographical_topological_sort(net))
+    out.add_nodes_from((n, dict(net.nodes[n])) for n in order)
+    out.add_edges_from(net.edges())
+    out.add_cpds(*(net.get_cpds(n) for n in order))
+    out.name = "heelnet"
+    return out
+
+
+def _render(net: DiscreteBayesianNetwork, fmt: str) -> bytes:
+    if fmt == "bif":
+        return str(BIFWriter(net)).encode("utf-8")
+    if fmt == "xmlbif":
+        return str(XMLBIFWriter(net)).encode("utf-8")
+    state = random.getstate()  # XDSLWriter draws node positions from `random`
+    try:
+        random.seed(0)
+        writer = XDSLWriter(net, network_id="heelnet")
+    finally:
+        random.setstate(state)
+    with tempfile.TemporaryDirectory() as scratch:  # its write() is the only serialiser
+        target = Path(scratch) / "network.xdsl"
+        writer.write(str(target))
+        return target.read_bytes()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def export_network(model: Model, fmt: str, path: str | os.PathLike[str]) -> Path:
+    """Write ``model``'s network to ``path`` in format ``fmt``.
+
+    Parameters
+    ----------
+    model : Model
+        The model whose network to write (``Model.default()`` for the bundled one).
+    fmt : {"bif", "xmlbif", "xdsl"}
+        The file format; see the module docstring for which tools read each.
+    path : path-like
+        The file to write. Its folder must exist; an existing file is replaced
+        atomically.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        If ``fmt`` is not one of the formats above.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from model import Model
+    >>> from pgmpy.readwrite import XMLBIFReader
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> written = export_network(Model.default(), "xmlbif", folder / "heelnet.xml")
+    >>> net = XMLBIFReader(str(written)).get_model()
+    >>> net.get_cpds("sex").state_names["sex"]
+    ['female', 'male']
+    """
+    if fmt not in FORMATS:
+        raise ValueError(
+            f"The 'fmt' parameter of export_network must be one of {', '.join(FORMATS)}; "
+            f"got {fmt!r} instead."
+        )
+    target = Path(path)
+    data = _render(_parents_first(model.network()), fmt)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes files private; use the usual mode
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    return target
