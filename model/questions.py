@@ -1,0 +1,181 @@
+"""The next best question: which unasked item would tell us most about the conditions.
+
+What is measured
+----------------
+The uncertainty about the conditions given evidence ``e`` is
+
+    H(e) = sum over conditions c of  h(P(c present | e)),   h(p) = -p log2 p - (1-p) log2 (1-p),
+
+the sum of the conditions' binary entropies, in bits. (The conditions are not
+mutually exclusive, so this is the entropy of the product of their marginal
+posteriors, an upper bound on the entropy of their joint distribution; the
+joint is never formed.) The expected gain of asking item ``q`` is
+
+    G(q) = H(e) - sum over answers a of  P(q = a | e) * H(e, q = a),
+
+the expected reduction of H. It is never negative (each binary entropy is
+concave in the posterior, whose expectation over the answers is the current
+posterior).
+
+How it is computed, exactly
+---------------------------
+Every candidate answer becomes one row of evidence: the given items plus
+``q = a``. One call of :meth:`Model.log_evidence` over all rows gives
+log P(e, q = a); normalising over the answers of each ``q`` gives P(q = a | e)
+(they sum to P(e)). One call of :meth:`Model.infer` gives the posteriors under
+every answer. Both are exact, so G is exact: no sampling.
+
+Candidates are the findings not yet given and the context items not yet given
+(``age_years`` is asked as its age band; ``sex`` as female / male).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .knowledge import AGE_INPUT, AGE_NODE
+
+if TYPE_CHECKING:
+    from .diagnosis import Model
+
+__all__ = ["Question", "binary_entropy", "next_questions"]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One item worth asking, with what asking it is expected to bring.
+
+    Attributes
+    ----------
+    id : str
+        The vocabulary id to ask about.
+    meaning : str
+        The question in plain words (from the vocabulary).
+    expected_gain : float
+        Expected reduction, in bits, of the summed binary entropies of the
+        conditions' posteriors (see the module docstring).
+    p_yes : float or None
+        P(answer is yes | what was given) for a yes/no item; ``None`` for
+        ``age_years`` and ``sex``.
+    answers : tuple of (answer, probability)
+        Every possible answer with its probability given what was given; for
+        ``age_years`` the answers are the age bands.
+    """
+
+    id: str
+    meaning: str
+    expected_gain: float
+    p_yes: float | None
+    answers: tuple[tuple[str, float], ...] = ()
+
+    def __str__(self) -> str:
+        chance = "" if self.p_yes is None else f", P(yes) = {self.p_yes:.2f}"
+        return f"{self.meaning} [{self.id}]: expected gain {self.expected_gain:.3f} bits{chance}"
+
+    def _repr_html_(self) -> str:
+        return html.escape(str(self))
+
+
+def binary_entropy(p: np.ndarray) -> np.ndarray:
+    """Entropy in bits of a yes/no variable with P(yes) = ``p`` (elementwise; h(0) = h(1) = 0).
+
+    Examples
+    --------
+    >>> float(binary_entropy(np.array(0.5)))
+    1.0
+    """
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = -p * np.log2(p) - (1 - p) * np.log2(1 - p)
+    return np.nan_to_num(terms, nan=0.0)
+
+
+def _candidates(model: Model, context: np.ndarray, findings: np.ndarray):
+    """(id, column kind, column index, answer labels, answer codes) for each unasked item."""
+    kb = model.knowledge
+    out = []
+    for j, node in enumerate(model.context_nodes):
+        if context[0, j] >= 0:
+            continue
+        states = kb.context_states[node]
+        item = AGE_INPUT if node == AGE_NODE else node
+        out.append((item, "context", j, tuple(states), tuple(range(len(states)))))
+    for j, finding in enumerate(model.findings):
+        if findings[0, j] < 0:
+            out.append((finding, "finding", j, ("no", "yes"), (0, 1)))
+    return out
+
+
+def next_questions(
+    model: Model, given: Mapping[str, Any], n: int | None = 5
+) -> list[Question]:
+    """Rank the unasked items by expected information gain about the conditions.
+
+    Parameters
+    ----------
+    model : Model
+        The model to reason with.
+    given : mapping of id to value
+        What is known so far (validated here, like :func:`model.diagnose`).
+    n : int or None, default 5
+        How many questions to return, best first; ``None`` for all of them.
+
+    Returns
+    -------
+    list of Question
+        Best first; ties keep vocabulary order (context items before findings).
+
+    Examples
+    --------
+    >>> from model import Model
+    >>> best = next_questions(Model.default(), {"age_years": 41, "pain_heel_back": True}, n=3)
+    >>> len(best), best[0].expected_gain >= best[1].expected_gain >= best[2].expected_gain
+    (3, True)
+    """
+    if n is not None and (not isinstance(n, int) or n < 1):
+        raise ValueError(f"The 'n' parameter of next_questions must be a whole number >= 1 "
+                         f"or None; got {n!r} instead.")
+    case = model.vocabulary.validate(given)
+    context, findings = model.encode([case])
+    candidates = _candidates(model, context, findings)
+    if not candidates:
+        return []
+    rows = sum(len(c[4]) for c in candidates)
+    ctx = np.repeat(context, rows + 1, axis=0)
+    fnd = np.repeat(findings, rows + 1, axis=0)
+    owner = np.empty(rows, dtype=int)
+    r = 1  # row 0 is the evidence as given
+    for k, (_, kind, j, _, codes) in enumerate(candidates):
+        for code in codes:
+            (ctx if kind == "context" else fnd)[r, j] = code
+            owner[r - 1] = k
+            r += 1
+    posteriors = model.infer(ctx, fnd)
+    entropy = binary_entropy(posteriors).sum(axis=1)
+    log_joint = model.log_evidence(ctx[1:], fnd[1:])
+
+    # P(answer | given): normalise P(given, answer) within each question
+    peak = np.full(len(candidates), -np.inf)
+    np.maximum.at(peak, owner, log_joint)
+    weight = np.exp(log_joint - peak[owner])
+    total = np.zeros(len(candidates))
+    np.add.at(total, owner, weight)
+    p_answer = weight / total[owner]
+    expected = np.zeros(len(candidates))
+    np.add.at(expected, owner, p_answer * entropy[1:])
+    gain = np.maximum(entropy[0] - expected, 0.0)  # clip rounding below zero
+
+    out = []
+    for k, (item, _, _, labels, _) in enumerate(candidates):
+        probs = p_answer[owner == k]
+        answers = tuple((lab, float(p)) for lab, p in zip(labels, probs, strict=True))
+        p_yes = float(probs[1]) if labels == ("no", "yes") else None
+        meaning = model.vocabulary[item].meaning
+        out.append(Question(item, meaning, float(gain[k]), p_yes, answers))
+    out.sort(key=lambda q: -q.expected_gain)  # stable: ties keep vocabulary order
+    return out if n is None else out[:n]
