@@ -43,13 +43,12 @@ def reliability_bins(predicted: np.ndarray, observed: np.ndarray, bins: int = 10
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count, sum of predictions and sum of outcomes in equal-width bins of [0, 1].
 
-    The bins are those of ``calibration_curve(strategy="uniform")``: a prediction of
-    exactly 1 falls in the last bin.
+    The bins are exactly those of ``calibration_curve(strategy="uniform")``: closed on
+    the right, so a prediction on an edge falls in the lower bin.
     """
     p = np.asarray(predicted, dtype=float).ravel()
     y = np.asarray(observed, dtype=float).ravel()
-    which = np.clip(np.searchsorted(np.linspace(0, 1, bins + 1)[1:-1], p, side="right"),
-                    0, bins - 1)
+    which = np.searchsorted(np.linspace(0.0, 1.0, bins + 1)[1:-1], p)
     return (np.bincount(which, minlength=bins).astype(np.int64),
             np.bincount(which, weights=p, minlength=bins),
             np.bincount(which, weights=y, minlength=bins))
@@ -62,7 +61,7 @@ def expected_calibration_error(count: np.ndarray, sum_predicted: np.ndarray,
     Examples
     --------
     >>> import numpy as np
-    >>> expected_calibration_error(np.array([2, 2]), np.array([0.2, 1.6]), np.array([0, 2]))
+    >>> round(expected_calibration_error(np.array([2, 2]), np.array([0.2, 1.6]), np.array([0, 2])), 6)
     0.15
     """
     total = count.sum()

@@ -36,13 +36,15 @@ def plot_reliability(summary: Summary, path: Path, title: str = "") -> None:
     mean_p = np.divide(sum_p, count, where=filled, out=np.zeros_like(sum_p))
     freq = np.divide(sum_y, count, where=filled, out=np.zeros_like(sum_y))
     edges = np.linspace(0, 1, len(count) + 1)
-    fig = Figure(figsize=(6, 6.5))
+    fig = Figure(layout="constrained", figsize=(6, 6.5))
     top, bottom = fig.subplots(2, 1, height_ratios=(3, 1), sharex=True)
     top.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
-    # a 95% interval for the observed share in each bin, if the predictions were right
+    # where the observed share of each bin should fall 95% of the time if calibrated
     se = np.sqrt(np.clip(mean_p * (1 - mean_p), 0, None) / np.maximum(count, 1))
-    top.errorbar(mean_p[filled], freq[filled], yerr=1.96 * se[filled], fmt="o-",
-                 color="#4c72b0", capsize=3, label="heelnet (95% band if calibrated)")
+    top.errorbar(mean_p[filled], mean_p[filled], yerr=1.96 * se[filled], fmt="none",
+                 ecolor="#999999", elinewidth=6, alpha=0.5,
+                 label="95% range if calibrated (sampling error)")
+    top.plot(mean_p[filled], freq[filled], "o-", color="#4c72b0", label="observed, per bin")
     top.set_ylabel("observed frequency")
     top.set_xlim(0, 1)
     top.set_ylim(0, 1)
@@ -54,7 +56,6 @@ def plot_reliability(summary: Summary, path: Path, title: str = "") -> None:
                color="#999999", edgecolor="white", log=True)
     bottom.set_xlabel("predicted probability")
     bottom.set_ylabel("count (log)")
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
@@ -62,7 +63,7 @@ def plot_confusion(summary: Summary, path: Path, title: str = "") -> None:
     """Triage confusion matrix; cells above the diagonal (under-triage) are marked red."""
     matrix = summary.confusion
     levels = summary.levels
-    fig = Figure(figsize=(5.5, 4.8))
+    fig = Figure(layout="constrained", figsize=(5.5, 4.8))
     ax = fig.subplots()
     ax.imshow(matrix, cmap="Blues")
     peak = matrix.max() if matrix.size and matrix.max() > 0 else 1
@@ -82,7 +83,6 @@ def plot_confusion(summary: Summary, path: Path, title: str = "") -> None:
     ax.set_title(f"Triage{': ' + title if title else ''}\nagreement "
                  f"{summary.triage_agreement}/{summary.with_triage}; red boxes: under-triage "
                  f"({summary.under_triage})", fontsize=10)
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
@@ -91,17 +91,18 @@ def plot_recall(summary: Summary, path: Path, title: str = "") -> None:
     table = summary.recall().iloc[::-1]
     labels = [f"{c} (n={n})" for c, n in zip(table["condition"], table["cases"], strict=True)]
     y = np.arange(len(table))
-    fig = Figure(figsize=(7.5, 1.2 + 0.32 * max(len(table), 1)))
+    fig = Figure(layout="constrained", figsize=(7.5, 1.2 + 0.32 * max(len(table), 1)))
     ax = fig.subplots()
     ax.barh(y + 0.2, table["recall_top3"], height=0.4, color="#a6c8e8", label="in top 3")
     ax.barh(y - 0.2, table["recall_top1"], height=0.4, color="#4c72b0", label="ranked first")
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("recall (share of cases expecting the condition)")
-    ax.set_title(f"Recall per condition{': ' + title if title else ''}", fontsize=10)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"Recall per condition{': ' + title if title else ''}", fontsize=10,
+                 pad=22)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8,
+              frameon=False)
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 

@@ -205,7 +205,7 @@ class _Parser:
         try:
             value = self.vocab.parse(name, raw)
         except InvalidValueError as error:
-            return -1, str(error)
+            return -1, str(error).rstrip(".")  # messages are "; "-joined
         if value is None:
             return -1, ""
         if name in self.f_index:
@@ -420,7 +420,7 @@ def score(cases: pd.DataFrame, model: Model | None = None, *, keep: Iterable[str
     >>> out.loc[0, "top1"], out.loc[0, "error"]
     ('severs_disease', '')
     >>> out.loc[1, "error"]
-    "'age_years' must be a whole number from 0 to 120; got 250."
+    "'age_years' must be a whole number from 0 to 120; got 250"
     """
     if not isinstance(cases, pd.DataFrame):
         raise HeelnetError(

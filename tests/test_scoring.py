@@ -1,0 +1,310 @@
+"""Batch scoring: what a user checks in the output of score() and `python -m model score`.
+
+Most tests use the toy knowledge base (tests/toy_priors: findings pain and lump,
+conditions tendon and tear) so that they are fast; a few compare with the bundled
+model's diagnose().
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import HeelnetError, Model, UnknownIdError
+from model.cli import main
+from model.scoring import score
+
+TOY = str(Path(__file__).parent / "toy_priors")
+
+CASES = pd.DataFrame({
+    "case_id": ["c1", "c2", "c3", "c4"],
+    "age_years": ["30", "12", "", "70"],
+    "sex": ["female", "male", "", "Male"],
+    "runner": ["yes", "no", "", "1"],
+    "pain": ["yes", "yes", "", "no"],
+    "lump": ["no", "yes", "", ""],
+    "notes": ["first, with a comma", 'says "ouch"', "nothing known", "é ü 漢字"],
+})
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    path.write_bytes(text)
+    return path
+
+
+def read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def run_score(tmp_path: Path, text: str | bytes, *extra: str) -> tuple[int, Path]:
+    source = write(tmp_path / "in.csv", text)
+    target = tmp_path / "out.csv"
+    code = main(["score", str(source), "-o", str(target), "--priors", TOY, "--quiet", *extra])
+    return code, target
+
+
+# ----------------------------------------------------------------------------- good rows
+
+
+def test_one_row_per_case_in_order(toy_model):
+    out = score(CASES, toy_model)
+    assert len(out) == len(CASES)
+    assert out["case_id"].tolist() == ["c1", "c2", "c3", "c4"]
+    assert (out["error"] == "").all()
+    for column in ["top1", "top1_probability", "top2", "top3", "triage", "red_flags",
+                   "p_tendon", "p_tear", "error", "notes"]:
+        assert column in out.columns
+
+
+def test_posteriors_are_those_of_diagnose(toy_model):
+    out = score(CASES, toy_model)
+    for i, row in CASES.iterrows():
+        given = {k: v for k, v in row.items() if k in toy_model.vocabulary.inputs and v != ""}
+        result = toy_model.diagnose(given)
+        assert out.loc[i, "p_tendon"] == pytest.approx(result.probabilities["tendon"], abs=1e-12)
+        assert out.loc[i, "p_tear"] == pytest.approx(result.probabilities["tear"], abs=1e-12)
+        assert out.loc[i, "top1"] == result.ranked[0][0]
+        assert out.loc[i, "triage"] == result.triage
+        assert out.loc[i, "red_flags"] == "; ".join(result.red_flags)
+
+
+def test_bundled_model_agrees_with_diagnose(model):
+    cases = pd.DataFrame({"age_years": [11, 41], "sex": [None, "male"],
+                          "jumping_sport": [True, None], "pain_heel_back": ["yes", "yes"],
+                          "heel_squeeze_tender": ["yes", ""], "palpable_gap": ["", "yes"]})
+    out = score(cases, model)
+    assert out.loc[0, "top1"] == "severs_disease"
+    gap = model.diagnose({"age_years": 41, "sex": "male", "pain_heel_back": True,
+                          "palpable_gap": True})
+    assert out.loc[1, "triage"] == gap.triage == "emergency"
+    assert out.loc[1, "red_flags"] == "; ".join(gap.red_flags)
+    assert [out.loc[1, f"top{k}"] for k in (1, 2, 3)] == [c for c, _ in gap.ranked[:3]]
+
+
+def test_blank_is_not_asked_not_absent(toy_model):
+    cases = pd.DataFrame({"pain": ["", "no", None, np.nan]})
+    out = score(cases, toy_model)
+    prior = toy_model.diagnose({}).probabilities["tendon"]
+    assert out["p_tendon"].tolist()[0] == pytest.approx(prior)
+    assert out["p_tendon"].tolist()[2:] == pytest.approx([prior, prior])
+    assert out["p_tendon"].tolist()[1] < prior
+
+
+def test_without_case_id_rows_are_numbered(toy_model):
+    out = score(CASES.drop(columns="case_id"), toy_model)
+    assert out["case_id"].tolist() == [1, 2, 3, 4]
+
+
+def test_index_is_kept(toy_model):
+    cases = CASES.set_index(pd.Index([10, 5, 7, 1]))
+    assert score(cases, toy_model).index.tolist() == [10, 5, 7, 1]
+
+
+def test_chunk_size_does_not_change_results(toy_model):
+    big = pd.concat([CASES] * 7, ignore_index=True)
+    pd.testing.assert_frame_equal(score(big, toy_model, chunk_size=3),
+                                  score(big, toy_model, chunk_size=1000))
+
+
+def test_empty_table_gives_empty_output(toy_model):
+    out = score(CASES.iloc[:0], toy_model)
+    assert len(out) == 0 and "p_tendon" in out.columns
+
+
+def test_csv_matches_dataframe(tmp_path, toy_model):
+    code, target = run_score(tmp_path, CASES.to_csv(index=False), "--chunk-size", "3")
+    assert code == 0
+    out = read(target)
+    expected = score(CASES, toy_model)
+    assert out["case_id"].tolist() == expected["case_id"].tolist()
+    np.testing.assert_allclose(out["p_tear"].astype(float), expected["p_tear"], rtol=1e-9)
+    assert out["top1"].tolist() == expected["top1"].tolist()
+
+
+def test_notes_and_kept_columns_pass_through_untouched(tmp_path):
+    table = CASES.assign(comment=["a,b", "line one\nline two", '"quoted"', ""])
+    code, target = run_score(tmp_path, table.to_csv(index=False), "--keep", "comment")
+    assert code == 0
+    out = read(target)
+    assert out["notes"].tolist() == CASES["notes"].tolist()
+    assert out["comment"].tolist() == table["comment"].tolist()
+
+
+def test_trailing_blank_lines_are_not_rows(tmp_path):
+    code, target = run_score(tmp_path, "case_id,pain\na,yes\nb,no\n\n\n")
+    assert code == 0
+    assert read(target)["case_id"].tolist() == ["a", "b"]
+
+
+def test_byte_order_mark_and_crlf(tmp_path):
+    code, target = run_score(tmp_path, "\ufeffcase_id,pain\r\na,yes\r\nb,no\r\n")
+    assert code == 0
+    assert read(target)["error"].tolist() == ["", ""]
+
+
+# ----------------------------------------------------------------------------- bad rows
+
+BAD_VALUES = [
+    ("pain", "maybe", r"'pain' must be yes/no, true/false or 1/0 (any case), or blank for not asked; got 'maybe'"),
+    ("age_years", "250", "'age_years' must be a whole number from 0 to 120; got '250'"),
+    ("age_years", "41.5", "'age_years' must be a whole number from 0 to 120; got '41.5'"),
+    ("sex", "alien", "'sex' must be 'female' or 'male' (or blank for unknown); got 'alien'"),
+    ("expected_condition", "tendonn", "expected_condition: unknown condition 'tendonn'; did you mean 'tendon'?"),
+    ("expected_triage", "urgent", "expected_triage must be emergency or see_doctor or self_care; got 'urgent'"),
+]
+
+
+def with_bad(column: str, value: str) -> pd.DataFrame:
+    table = CASES.copy()
+    if column not in table:
+        table[column] = ""
+    table.loc[1, column] = value
+    return table
+
+
+@pytest.mark.parametrize(("column", "value", "message"), BAD_VALUES)
+def test_bad_value_is_that_rows_error_in_score(toy_model, column, value, message):
+    out = score(with_bad(column, value), toy_model)
+    assert out.loc[1, "error"] == message
+    assert np.isnan(out.loc[1, "p_tendon"]) and out.loc[1, "top1"] == ""
+    others = out.drop(index=1)
+    assert (others["error"] == "").all() and others["p_tendon"].notna().all()
+
+
+@pytest.mark.parametrize(("column", "value", "message"), BAD_VALUES)
+def test_bad_value_is_that_rows_error_in_the_cli(tmp_path, column, value, message):
+    code, target = run_score(tmp_path, with_bad(column, value).to_csv(index=False))
+    assert code == 0
+    out = read(target)
+    assert out["error"].tolist() == ["", message, "", ""]
+    assert out.loc[1, "p_tendon"] == "" and out.loc[0, "p_tendon"] != ""
+
+
+def test_several_problems_in_one_row_are_all_named(toy_model):
+    out = score(pd.DataFrame({"pain": ["maybe"], "sex": ["alien"]}), toy_model)
+    assert "'pain' must be" in out.loc[0, "error"] and "'sex' must be" in out.loc[0, "error"]
+
+
+def test_unreadable_bytes_spoil_only_their_row(tmp_path):
+    text = b"case_id,pain,notes\na,yes,fine\nb,yes,caf\xe9 latin-1\nc,no,fine\n"
+    code, target = run_score(tmp_path, text)
+    assert code == 0
+    out = read(target)
+    assert out["case_id"].tolist() == ["a", "b", "c"]
+    assert out["error"].tolist() == ["", "line 3: unreadable bytes (not UTF-8) in column 'notes'", ""]
+    assert out.loc[1, "notes"] == "caf\ufffd latin-1"
+
+
+def test_wrong_number_of_cells_spoils_only_its_row(tmp_path):
+    code, target = run_score(tmp_path, "case_id,pain,lump\na,yes,no\nb,yes\nc,no,no,extra\nd,no,no\n")
+    assert code == 0
+    out = read(target)
+    assert out["case_id"].tolist() == ["a", "b", "c", "d"]
+    assert out["error"].tolist() == [
+        "", "line 3 has 2 cells but the header has 3 columns; the row was not read",
+        "line 4 has 4 cells but the header has 3 columns; the row was not read", ""]
+
+
+# ----------------------------------------------------------------------------- bad tables
+
+TABLE_ERRORS = [
+    (["case_id", "pain_heal"], UnknownIdError, r"unknown column 'pain_heal'; did you mean 'pain'"),
+    (["case_id", "expected_conditon"], UnknownIdError, r"unknown column 'expected_conditon'; did you mean 'expected_condition'"),
+    (["pain", "tear"], UnknownIdError, r"column 'tear' is a condition, not a finding or context item"),
+    (["pain", "lump", "pain"], HeelnetError, r"column 'pain' appears more than once"),
+]
+
+
+@pytest.mark.parametrize(("columns", "error", "message"), TABLE_ERRORS)
+def test_bad_table_raises_in_score(toy_model, columns, error, message):
+    table = pd.DataFrame([["yes"] * len(columns)], columns=columns)
+    with pytest.raises(error, match=message):
+        score(table, toy_model)
+
+
+@pytest.mark.parametrize(("columns", "error", "message"), TABLE_ERRORS)
+def test_bad_table_is_one_line_in_the_cli(tmp_path, capsys, columns, error, message):
+    code, target = run_score(tmp_path, ",".join(columns) + "\n" + ",".join(["yes"] * len(columns)) + "\n")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert pytest.importorskip("re").search(message, err)
+    assert not target.exists()
+
+
+def test_not_a_dataframe(toy_model):
+    with pytest.raises(HeelnetError, match=r"cases must be a pandas DataFrame .*got list"):
+        score([{"pain": "yes"}], toy_model)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("", r"is empty: expected a header line and one row per case"),
+    ("\n\n", r"is empty"),
+    ("case_id,pain\n", r"has a header but no cases"),
+    ("case_id,pain,\na,yes,\n", r"column 3 has no name"),
+    (b"case_id,p\xe9in\na,yes\n", r"the header line has unreadable bytes"),
+])
+def test_bad_file_is_one_line(tmp_path, capsys, content, message):
+    code, target = run_score(tmp_path, content)
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+    assert pytest.importorskip("re").search(message, err)
+    assert not target.exists()
+
+
+def test_missing_input(tmp_path, capsys):
+    code = main(["score", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "out.csv"),
+                 "--priors", TOY, "--quiet"])
+    assert code == 1
+    assert capsys.readouterr().err == f"error: No such file or directory: '{tmp_path / 'nope.csv'}'\n"
+
+
+@pytest.mark.parametrize("where", ["missing_folder", "folder"])
+def test_unwritable_output(tmp_path, capsys, where):
+    source = write(tmp_path / "in.csv", "pain\nyes\n")
+    target = tmp_path / "no" / "out.csv" if where == "missing_folder" else tmp_path
+    code = main(["score", str(source), "-o", str(target), "--priors", TOY, "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: cannot write") and err.count("\n") == 1
+
+
+# ----------------------------------------------------------------------------- atomic output
+
+
+def test_old_output_untouched_when_the_header_is_bad(tmp_path):
+    target = write(tmp_path / "out.csv", "old results\n")
+    code, _ = run_score(tmp_path, "pian\nyes\n")
+    assert code == 1
+    assert target.read_text() == "old results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_old_output_untouched_when_scoring_fails_midway(tmp_path, monkeypatch, capsys):
+    target = write(tmp_path / "out.csv", "old results\n")
+    calls = []
+    original = Model.infer
+
+    def failing(self, context, findings):
+        calls.append(len(context))
+        if len(calls) == 2:
+            raise HeelnetError("engine failed on the second chunk")
+        return original(self, context, findings)
+
+    monkeypatch.setattr(Model, "infer", failing)
+    code, _ = run_score(tmp_path, CASES.to_csv(index=False), "--chunk-size", "2")
+    assert code == 1
+    assert "engine failed on the second chunk" in capsys.readouterr().err
+    assert target.read_text() == "old results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_output_may_replace_the_input(tmp_path):
+    source = write(tmp_path / "cases.csv", CASES.to_csv(index=False))
+    assert main(["score", str(source), "-o", str(source), "--priors", TOY, "--quiet"]) == 0
+    assert read(source)["case_id"].tolist() == ["c1", "c2", "c3", "c4"]
+    assert "p_tendon" in read(source).columns
