@@ -61,7 +61,8 @@ def expected_calibration_error(count: np.ndarray, sum_predicted: np.ndarray,
     Examples
     --------
     >>> import numpy as np
-    >>> round(expected_calibration_error(np.array([2, 2]), np.array([0.2, 1.6]), np.array([0, 2])), 6)
+    >>> count, predicted, observed = np.array([2, 2]), np.array([0.2, 1.6]), np.array([0, 2])
+    >>> round(expected_calibration_error(count, predicted, observed), 6)
     0.15
     """
     total = count.sum()
