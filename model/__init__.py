@@ -28,6 +28,7 @@ from pgmpy.models import DiscreteBayesianNetwork
 
 from .diagnosis import Diagnosis, Model
 from .knowledge import PriorsError
+from .scoring import score
 from .vocabulary import HeelnetError, InvalidValueError, UnknownIdError
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "evidence",
     "network",
     "parameters",
+    "score",
 ]
 
 

@@ -13,7 +13,7 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,11 @@ from .knowledge import AGE_INPUT, AGE_NODE, KnowledgeBase, from_parameters, load
 from .network import build_network, to_evidence
 from .triage import TriageRules
 from .vocabulary import Value, Vocabulary
+
+if TYPE_CHECKING:
+    from .explain import Explanation
+    from .questions import Question
+    from .sensitivity import Sensitivity
 
 __all__ = ["Diagnosis", "Model"]
 
@@ -57,6 +62,25 @@ class Diagnosis:
         """The ``n`` most probable conditions."""
         return self.ranked[:n]
 
+    def explain(self, conditions: Sequence[str] | None = None, **options: Any) -> Explanation:
+        """Which given findings raised or lowered each top condition, and by how much.
+
+        See :func:`model.explain.explain`; the contributions add up exactly to the
+        change of log-odds from the context-only prior to this posterior.
+        """
+        from .explain import explain
+
+        return explain(self.model, self.findings, conditions, **options)
+
+    def next_questions(self, n: int | None = 5) -> list[Question]:
+        """The unasked items ranked by expected information gain about the conditions.
+
+        See :func:`model.questions.next_questions`.
+        """
+        from .questions import next_questions
+
+        return next_questions(self.model, self.findings, n)
+
     def __repr__(self) -> str:
         top = ", ".join(f"{c} {p:.3f}" for c, p in self.ranked[:3])
         flags = "; ".join(self.red_flags) or "none"
@@ -70,9 +94,11 @@ class Diagnosis:
             for c, p in self.ranked[:8]
         )
         flags = "".join(f"<li>{html.escape(f)}</li>" for f in self.red_flags) or "<li>none</li>"
+        why = self.explain()._repr_html_() if self.findings else ""
         return (
             f"<div><b>Triage:</b> {html.escape(self.triage)}<br><b>Red flags:</b><ul>{flags}</ul>"
             f"<table><tr><th>condition</th><th>P(present)</th><th></th></tr>{rows}</table>"
+            f"{why}"
             "<small>Research and teaching model: probabilities, not a diagnosis.</small></div>"
         )
 
@@ -217,6 +243,27 @@ class Model:
     def posteriors(self, cases: Sequence[Mapping[str, Value]]) -> np.ndarray:
         """P(condition present | case) for validated cases: (n_cases, n_conditions)."""
         return self.infer(*self.encode(cases))
+
+    # research tools ---------------------------------------------------------------
+    def score(self, cases: pd.DataFrame, **options: Any) -> pd.DataFrame:
+        """Score a table of cases with this model; see :func:`model.score`."""
+        from .scoring import score
+
+        return score(cases, self, **options)
+
+    def sensitivity(self, findings: Mapping[str, Any], **options: Any) -> Sensitivity:
+        """How each condition's posterior moves when each number moves; see
+        :func:`model.sensitivity.sensitivity`."""
+        from .sensitivity import sensitivity
+
+        return sensitivity(self, findings, **options)
+
+    def export(self, fmt: str, path: str | Path) -> Path:
+        """Write the network as ``bif``, ``xmlbif`` or ``xdsl`` for GeNIe, Hugin, SamIam
+        or pyAgrum; see :func:`model.export.export_network`."""
+        from .export import export_network
+
+        return export_network(self, fmt, path)
 
     # diagnosis ----------------------------------------------------------------
     def diagnose(self, findings: Mapping[str, Any]) -> Diagnosis:

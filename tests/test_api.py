@@ -14,7 +14,7 @@ def test_all_is_pinned():
     assert model.__all__ == sorted(model.__all__)
     assert set(model.__all__) == {
         "Diagnosis", "HeelnetError", "InvalidValueError", "Model", "PriorsError",
-        "UnknownIdError", "diagnose", "evidence", "network", "parameters",
+        "UnknownIdError", "diagnose", "evidence", "network", "parameters", "score",
     }
     for name in model.__all__:
         assert hasattr(model, name)
