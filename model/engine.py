@@ -1,40 +1,35 @@
 """Exact, vectorised batch inference for heelnet's three-layer network.
 
-The network has three layers: independent context roots (``age_band``, ``sex`` and
-yes/no items), conditions whose CPDs depend on context and, for a few, on another
-condition, and findings that are noisy-OR functions of the conditions with a leak:
-P(f = no | c) = (1 - leak_f) * prod_{i present} (1 - p_if).
+The network has independent context roots, conditions that depend on context (and
+for a few, on one other condition), and findings that are leaky noisy-ORs of the
+conditions: P(f = no | c) = (1 - leak_f) · Π_{i present} (1 - p_if).
 
-How a posterior is computed (every step is an identity, nothing is sampled or
-truncated, so the result is the exact posterior up to floating-point rounding):
+How the posterior of every condition is computed, for many cases at once:
 
-1. **Absent findings factorise.** P(all of F- absent | c) = prod_f (1 - leak_f) *
-   prod_{i present} prod_{f in F-} (1 - p_if): a weight on each condition's "yes".
-   Findings that were not asked sum out to 1 and are simply left out.
-2. **Present findings by Quickscore** (Heckerman 1989). For the k present findings
-   F+, P(F+ present, F- absent | c) = sum_{S subset of F+} (-1)^|S|
-   P(F- and S absent | c), so each of the 2^k terms factorises over conditions
-   like step 1.
-3. **Conditions linked by a condition -> condition edge form a block** whose 2^m
-   joint states are enumerated, so blocks are independent given the context.
-4. **Context is summed exactly.** Each block becomes a tensor over its context
-   parents; a context node contributes its prior vector (times a one-hot of the
-   given state when it is known, so unknown context is marginalised, never
-   guessed), and one ``np.einsum`` over the context axes, with a precomputed
-   contraction path, gives P(evidence) and, through an extra "replica" axis in
-   which replica i keeps only condition i = yes, every numerator P(c_i = yes,
-   evidence) at once. Cases are grouped by k, so each einsum is a dense batch.
-5. **Rounding is checked, not hoped for.** Quickscore's terms alternate in sign; when
-   the evidence is improbable they cancel and lose digits. Every case carries a
-   bound on that loss (a multiple of machine epsilon times the sum of the absolute
-   terms). A case whose bound on any posterior exceeds ``tol``, or with more than
-   ``max_quickscore`` present findings, is recomputed by an exact contraction with
-   only non-negative terms: one einsum over the context and condition variables
-   per case in which each present finding is a factor over its parents.
+1. **Blocks.** Conditions joined by a condition → condition edge form a block whose
+   2^m joint states are enumerated; given the context, blocks are independent.
+2. **Context.** A context node used by one block only is summed into that block's
+   prior (its prior times the case's evidence, so an unknown item is marginalised).
+   Context nodes shared by several blocks are enumerated: each case becomes one
+   *row* per combination of its unknown shared items, weighted by their prior.
+3. **Absent findings factorise**: each block state gets the weight
+   Π_{f absent} Π_{c present} (1 - p_cf); not-asked findings sum out and vanish.
+4. **Present findings** are handled by a forward pass over the blocks whose state
+   is *which of the k present findings have already been caused* (2^k states,
+   starting from the leaks). A block in state s causes each present finding j with
+   probability r_j(s) = 1 - Π_{c in s}(1 - p_cj), applied one finding at a time.
+   A backward pass gives, with the forward messages, P(block state, evidence).
+   Every quantity is a sum of non-negative terms, so nothing cancels: unlike
+   Quickscore's inclusion-exclusion (Heckerman 1989), which loses most digits when
+   findings are rare, the result is exact to rounding (relative error ~1e-15).
+5. **Rows are summed back** into cases: P(evidence) and P(c = yes, evidence), whose
+   ratio is the posterior. Cases are grouped by k so every array is dense; cost is
+   about rows · blocks · k · 2^k. Cases with more than ``max_positive`` present
+   findings are answered by pgmpy's VariableElimination, also exact.
 
-All numbers are read from the network passed to :meth:`CompiledNetwork.from_network`
-(states are matched by name through each CPD's ``state_names``), so edited priors
-are followed. Each finding CPD is checked to be exactly a leaky noisy-OR.
+Every number is read from the pgmpy network given to :meth:`CompiledNetwork.from_network`
+(states matched by name), so the engine follows edited priors; each finding table
+is checked to be exactly a leaky noisy-OR.
 """
 
 from __future__ import annotations
@@ -43,18 +38,19 @@ import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 __all__ = ["CompiledNetwork"]
 
 _YES_NO = ("no", "yes")
-_EPS = np.finfo(np.float64).eps
-_LOG0 = -1e4  # stands in for log(0): exp() of any sum involving it is exactly 0.0
+_LOG0 = -1e4  # stands in for log(0): exp() of any sum that includes it is exactly 0.0
+_CELLS = 1 << 18  # rows · 2^k per chunk: bounds memory at ~100 MB whatever the batch
 
 
-def _canonical(cpd, order: dict[str, tuple[str, ...]]) -> np.ndarray:
-    """Return a CPD's table with axes ``cpd.variables`` and states in ``order``."""
+def _canonical(cpd: Any, order: dict[str, tuple[str, ...]]) -> np.ndarray:
+    """A CPD's table with axes ``cpd.variables`` and states in the order ``order``."""
     values = np.asarray(cpd.values, dtype=np.float64)
     index = []
     for var in cpd.variables:
@@ -67,73 +63,49 @@ def _canonical(cpd, order: dict[str, tuple[str, ...]]) -> np.ndarray:
     return values[np.ix_(*index)]
 
 
-def _log(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), _LOG0)
-
-
-@functools.cache
-def _subsets(k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(2^k, k) 0/1 matrix of all subsets and their signs (-1)^|S|."""
-    bits = ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(np.float64)
-    return bits, 1.0 - 2.0 * (bits.sum(1) % 2)
-
-
-@dataclass
+@dataclass(frozen=True)
 class _Block:
-    conds: list[int]  # condition indices
-    ctx: list[int]  # context parents (indices into CompiledNetwork.context), sorted
-    bits_t: np.ndarray  # (m, 2^m) joint states as columns
-    table: np.ndarray  # (2^m, *ctx dims) P(block state | context)
-    yes_rows: list[np.ndarray]  # per condition of the block: states where it is "yes"
+    conds: tuple[int, ...]  # condition indices
+    bits: np.ndarray  # (2^m, m) 0/1: which of conds are present in each joint state
+    shared: tuple[int, ...]  # context parents enumerated per row
+    local: tuple[int, ...]  # context parents summed into this block alone
+    table: np.ndarray  # (*shared dims, *local dims, 2^m): P(block state | context)
+    cause: np.ndarray  # (2^m, n_findings): P(state causes finding) = 1 - Π(1 - p_cf)
 
 
 class CompiledNetwork:
     """A pgmpy network compiled to arrays for exact batch posteriors.
 
-    Build it with :meth:`from_network`; then :meth:`posteriors` and
-    :meth:`log_evidence` take integer-coded batches of cases.
+    Build it with :meth:`from_network`; :meth:`posteriors` and :meth:`log_evidence`
+    take integer-coded batches of cases.
 
     Attributes
     ----------
     context, conditions, findings : tuple of str
-        Node names in the column order of the input and output arrays.
+        Node names, in the column order of the input and output arrays.
     context_states : dict of str to tuple of str
-        State names per context node; a context value is an index into these.
-    tol : float
-        Largest accepted rounding-error bound on a posterior from the Quickscore path.
-    max_quickscore : int
-        Cases with more present findings use the exact non-negative path.
-    last_exact_cases : int
-        How many cases of the last call used the non-negative path.
+        State names of each context node; a context value is an index into these.
+    max_positive : int
+        Cases with more present findings go to pgmpy's VariableElimination.
     """
 
-    def __init__(self) -> None:  # use from_network
-        self.last_exact_cases = self.last_wide_cases = 0
+    context: tuple[str, ...]
+    conditions: tuple[str, ...]
+    findings: tuple[str, ...]
+    context_states: dict[str, tuple[str, ...]]
+    max_positive: int
 
     @classmethod
     def from_network(
         cls,
-        net,
+        net: Any,
         context: Sequence[str],
         conditions: Sequence[str],
         findings: Sequence[str],
         *,
-        tol: float = 1e-11,
-        max_quickscore: int = 12,
+        max_positive: int = 14,
     ) -> CompiledNetwork:
-        """Compile ``net`` (a pgmpy ``DiscreteBayesianNetwork``).
-
-        Parameters
-        ----------
-        net : pgmpy.models.DiscreteBayesianNetwork
-            Context nodes are roots; conditions have context/condition parents;
-            findings have condition parents and leaky noisy-OR tables.
-        context, conditions, findings : sequence of str
-            Node names, fixing the column order of the arrays.
-        tol, max_quickscore : float, int
-            See the class attributes.
+        """Compile ``net``, a pgmpy ``DiscreteBayesianNetwork`` of heelnet's shape.
 
         Raises
         ------
@@ -142,9 +114,10 @@ class CompiledNetwork:
             table is not a leaky noisy-OR (the message names the node).
         """
         self = cls()
+        self._net = net
         self.context, self.conditions, self.findings = (
-            tuple(context), tuple(conditions), tuple(findings))
-        self.tol, self.max_quickscore = float(tol), int(max_quickscore)
+            tuple(context), tuple(conditions), tuple(findings))  # fmt: skip
+        self.max_positive = int(max_positive)
         cpds = {}
         for node in (*self.context, *self.conditions, *self.findings):
             cpd = net.get_cpds(node)
@@ -154,266 +127,353 @@ class CompiledNetwork:
         order = {x: tuple(str(s) for s in cpds[x].state_names[x]) for x in self.context}
         order |= dict.fromkeys((*self.conditions, *self.findings), _YES_NO)
         self.context_states = {x: order[x] for x in self.context}
-        xi = {x: j for j, x in enumerate(self.context)}
-        ci = {c: i for i, c in enumerate(self.conditions)}
         self._prior = []
         for x in self.context:
             if len(cpds[x].variables) != 1:
                 raise ValueError(f"context node {x!r} must be a root")
             self._prior.append(_canonical(cpds[x], order))
-        self._dims = [len(p) for p in self._prior]
-        self._build_blocks(cpds, order, xi, ci)
-        self._build_findings(cpds, order, ci)
-        self._wide = np.longdouble
-        self.max_rows = 1 << 22
+        self._compile_blocks(cpds, order)
+        self._compile_findings(cpds, order)
+        self._compile_schedule()
         return self
 
-    # compilation ----------------------------------------------------------------
-    def _build_blocks(self, cpds, order, xi, ci) -> None:
-        n_c = len(self.conditions)
-        tables, root = {}, list(range(n_c))
+    # compilation ------------------------------------------------------------------
+    def _compile_blocks(self, cpds: dict[str, Any], order: dict[str, tuple[str, ...]]) -> None:
+        xi = {x: j for j, x in enumerate(self.context)}
+        ci = {c: i for i, c in enumerate(self.conditions)}
+        group = list(range(len(self.conditions)))  # union-find over condition edges
 
         def find(i: int) -> int:
-            while root[i] != i:
-                i = root[i]
+            while group[i] != i:
+                i = group[i]
             return i
 
+        parents = {}
         for c in self.conditions:
-            parents = list(cpds[c].variables[1:])
-            for p in parents:
+            parents[c] = list(cpds[c].variables[1:])
+            for p in parents[c]:
                 if p not in xi and p not in ci:
                     raise ValueError(f"condition {c!r} has parent {p!r}, not context/condition")
                 if p in ci:
-                    root[find(ci[p])] = find(ci[c])
-            tables[c] = (_canonical(cpds[c], order), parents)
-        self._blocks: list[_Block] = []
-        for r in sorted({find(i) for i in range(n_c)}):
-            conds = [i for i in range(n_c) if find(i) == r]
-            ctx = sorted({xi[p] for i in conds for p in tables[self.conditions[i]][1] if p in xi})
-            dims = [self._dims[j] for j in ctx]
-            states = np.array(list(itertools.product((0, 1), repeat=len(conds))), dtype=int)
-            table = np.ones((len(states), *dims))
-            for s, state in enumerate(states):
-                bit = {self.conditions[i]: state[a] for a, i in enumerate(conds)}
-                for i in conds:
-                    tab, parents = tables[self.conditions[i]]
-                    idx = [bit[self.conditions[i]]]
-                    ctx_axes = []
-                    for p in parents:
-                        if p in ci:
-                            idx.append(bit[p])
-                        else:
-                            idx.append(slice(None))
-                            ctx_axes.append(ctx.index(xi[p]))
-                    part = tab[tuple(idx)]  # axes: this condition's context parents
-                    part = np.moveaxis(part.reshape(part.shape + (1,) * (len(ctx) - part.ndim)),
-                                       list(range(len(ctx_axes))), ctx_axes)
-                    table[s] *= part
-            yes_rows = [states[:, a] == 1 for a in range(len(conds))]
-            self._blocks.append(_Block(conds, ctx, states.T.astype(float), table, yes_rows))
-        self._cond_tables = tables
-        # every joint context configuration, in mixed radix (first node slowest)
-        self._stride = np.array([int(np.prod(self._dims[j + 1:])) for j in range(len(self._dims))],
-                                dtype=np.int64)
-        configs = np.array(list(itertools.product(*map(range, self._dims))), dtype=np.int64)
-        configs = configs.reshape(-1, len(self._dims))
-        self._config_prior = np.prod([p[configs[:, j]] for j, p in enumerate(self._prior)], axis=0)
-        self._config_tables = [blk.table[(slice(None), *configs[:, blk.ctx].T)]
-                               for blk in self._blocks]
-        self._offsets: dict[bytes, np.ndarray] = {}
+                    group[find(ci[p])] = find(ci[c])
+        members = {}
+        for i in range(len(self.conditions)):
+            members.setdefault(find(i), []).append(i)
+        ctx_of = {r: sorted({xi[p] for i in m for p in parents[self.conditions[i]] if p in xi})
+                  for r, m in members.items()}  # fmt: skip
+        uses = np.zeros(len(self.context), dtype=int)
+        for ctx in ctx_of.values():
+            uses[ctx] += 1
+        self._shared = tuple(int(j) for j in np.flatnonzero(uses > 1))
+        self._blocks = []
+        for r, conds in members.items():
+            shared = tuple(j for j in ctx_of[r] if uses[j] > 1)
+            local = tuple(j for j in ctx_of[r] if uses[j] == 1)
+            axes = [*shared, *local]
+            bits = np.array(list(itertools.product((0, 1), repeat=len(conds))), dtype=int)
+            table = np.ones((*(len(self._prior[j]) for j in axes), len(bits)))
+            for combo in itertools.product(*(range(len(self._prior[j])) for j in axes)):
+                at = dict(zip((self.context[j] for j in axes), combo))
+                for s, state in enumerate(bits):
+                    at |= {self.conditions[i]: state[a] for a, i in enumerate(conds)}
+                    p = 1.0
+                    for i in conds:
+                        name = self.conditions[i]
+                        cpd_table = _canonical(cpds[name], order)
+                        p *= cpd_table[(at[name], *(at[q] for q in parents[name]))]
+                    table[(*combo, s)] = p
+            self._blocks.append(_Block(tuple(conds), bits, shared, local, table, np.empty(0)))
 
-    def _build_findings(self, cpds, order, ci) -> None:
-        n_f, n_c = len(self.findings), len(self.conditions)
-        one_minus_p = np.ones((n_f, n_c))
-        leak = np.zeros(n_f)
-        self._fparents: list[list[int]] = []
-        for f, name in enumerate(self.findings):
-            parents = list(cpds[name].variables[1:])
-            if any(p not in ci for p in parents):
-                raise ValueError(f"finding {name!r} has a parent that is not a condition")
-            tab = _canonical(cpds[name], order)
-            absent = tab[0]
-            base = absent[(0,) * len(parents)]
-            if base <= 0:
-                raise ValueError(f"finding {name!r}: leak is 1, noisy-OR links undefined")
-            keep = []
-            for a in range(len(parents)):
-                e = [0] * len(parents)
-                e[a] = 1
-                keep.append(absent[tuple(e)] / base)
-            recon = base * functools.reduce(np.multiply.outer, [np.array([1.0, q]) for q in keep],
-                                            np.array(1.0))
-            bad = np.max(np.abs(recon - absent), initial=0.0) > 1e-12 or any(
-                q > 1 + 1e-12 for q in keep) or np.max(np.abs(tab[1] - (1 - absent))) > 1e-12
-            if bad:
-                raise ValueError(f"finding {name!r}: table is not a leaky noisy-OR")
-            leak[f] = 1.0 - base
-            for a, p in enumerate(parents):
-                one_minus_p[f, ci[p]] = min(keep[a], 1.0)
-            self._fparents.append([ci[p] for p in parents])
-        self._keep = one_minus_p  # (F, C): 1 - p_if, 1 where not linked
-        self._logm = _log(one_minus_p)
-        self._leak = leak
-        self._logkeep = _log(1.0 - leak)
+    def _compile_schedule(self) -> None:
+        """Order the blocks and the opening/closing of shared context nodes.
 
-    # inference ------------------------------------------------------------------
+        A shared context node that a case leaves unknown is summed out by splitting
+        the case's rows into one per state when the node is *opened* and adding them
+        back when it is *closed*, after the last block that uses it. Opens and closes
+        nest (a stack), so closing is a sum over contiguous rows, and each node is
+        opened once. The block order is searched to keep few nodes open at a time.
+        """
+        card = tuple(len(self._prior[j]) for j in range(len(self.context)))
+        needs = tuple(tuple(b.shared) for b in self._blocks)
+        events = _schedule(needs, card)
+        self._events = tuple(events)
+
+    def _compile_findings(self, cpds: dict[str, Any], order: dict[str, tuple[str, ...]]) -> None:
+        ci = {c: i for i, c in enumerate(self.conditions)}
+        self._link = np.zeros((len(self.conditions), len(self.findings)))
+        self._leak = np.zeros(len(self.findings))
+        for j, f in enumerate(self.findings):
+            pa = list(cpds[f].variables[1:])
+            for p in pa:
+                if p not in ci:
+                    raise ValueError(f"finding {f!r} has parent {p!r}, which is not a condition")
+            absent = _canonical(cpds[f], order)[0]  # axes: parents, states no/yes
+            leak = 1.0 - absent[(0,) * len(pa)]
+            links = []
+            for a in range(len(pa)):
+                one = [0] * len(pa)
+                one[a] = 1
+                links.append(1.0 - absent[tuple(one)] / (1.0 - leak) if leak < 1 else 0.0)
+            for combo in itertools.product((0, 1), repeat=len(pa)):
+                want = (1 - leak) * np.prod([1 - links[a] for a in range(len(pa)) if combo[a]])
+                if abs(absent[combo] - want) > 1e-12:
+                    raise ValueError(f"finding {f!r}: its table is not a leaky noisy-OR")
+            self._leak[j] = leak
+            for a, p in enumerate(pa):
+                self._link[ci[p], j] = links[a]
+        for b, block in enumerate(self._blocks):
+            miss = np.ones((len(block.bits), len(self.findings)))
+            for st, state in enumerate(block.bits):
+                for a in np.flatnonzero(state):
+                    miss[st] *= 1.0 - self._link[block.conds[a]]
+            self._blocks[b] = _Block(block.conds, block.bits, block.shared, block.local,
+                                     block.table, 1.0 - miss)  # fmt: skip
+        with np.errstate(divide="ignore"):
+            self._log_miss = np.where(self._link < 1, np.log1p(-np.minimum(self._link, 1)), _LOG0)
+            self._log_leak_miss = np.where(self._leak < 1, np.log1p(-self._leak), _LOG0)
+
+    # inference ----------------------------------------------------------------------
     def posteriors(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
-        """P(condition = yes | evidence) for a batch of cases.
+        """P(condition = yes | evidence) for every case.
 
         Parameters
         ----------
         context : int array (n_cases, n_context)
-            State index per ``context_states``; -1 = unknown (marginalised).
+            State index per context node (``context_states``), -1 for unknown.
         findings : int array (n_cases, n_findings)
-            1 present, 0 absent, -1 not asked (marginalised).
+            1 present, 0 absent, -1 not asked.
 
         Returns
         -------
-        ndarray of float64, shape (n_cases, n_conditions)
+        float64 array (n_cases, n_conditions); NaN for evidence of probability zero.
         """
-        return self._infer(context, findings)[0]
+        return self._run(context, findings)[1]
 
     def log_evidence(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
-        """Natural log of P(evidence) per case (arrays as in :meth:`posteriors`)."""
-        return self._infer(context, findings)[1]
+        """Natural log of P(evidence) per case (-inf when impossible)."""
+        return self._run(context, findings)[0]
 
-    def _context_vectors(self, x: np.ndarray) -> list[np.ndarray]:
-        out = []
-        for j, prior in enumerate(self._prior):
-            col = x[:, j]
-            if np.any(col >= len(prior)) or np.any(col < -1):
-                raise ValueError(f"context {self.context[j]!r}: state index out of range")
-            v = np.broadcast_to(prior, (len(x), len(prior))).copy()
-            known = col >= 0
-            v[known] *= np.arange(len(prior)) == col[known, None]
-            out.append(v)
-        return out
-
-    def _infer(self, context, findings) -> tuple[np.ndarray, np.ndarray]:
-        x = np.asarray(context, dtype=np.int64).reshape(-1, len(self.context))
-        f = np.asarray(findings, dtype=np.int8).reshape(-1, len(self.findings))
-        if len(x) != len(f):
-            raise ValueError("context and findings must have the same number of rows")
-        if np.any((f < -1) | (f > 1)):
-            raise ValueError("findings must be 1 (present), 0 (absent) or -1 (not asked)")
-        v = self._context_vectors(x)
-        n = len(x)
-        post, logev = np.empty((n, len(self.conditions))), np.empty(n)
-        k_all = (f == 1).sum(1)
-        exact: list[int] = []
-        self.last_wide_cases = 0
+    def _run(self, context: np.ndarray, findings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        context = np.asarray(context, dtype=np.int64)
+        findings = np.asarray(findings, dtype=np.int8)
+        n = len(context)
+        if context.shape != (n, len(self.context)) or findings.shape != (n, len(self.findings)):
+            raise ValueError(
+                f"expected context ({n}, {len(self.context)}) and findings "
+                f"({n}, {len(self.findings)}); got {context.shape} and {findings.shape}"
+            )
+        log_z = np.empty(n)
+        post = np.empty((n, len(self.conditions)))
+        k_all = (findings == 1).sum(axis=1)
         for k in np.unique(k_all):
             idx = np.flatnonzero(k_all == k)
-            if k > self.max_quickscore:
-                exact.extend(idx.tolist())
+            if k > self.max_positive:
+                log_z[idx], post[idx] = self._exact_slow(context[idx], findings[idx])
                 continue
-            size = np.prod(np.where(x[idx] < 0, self._dims, 1), axis=1) << int(k)
-            exact.extend(idx[size > self.max_rows].tolist())  # too big to hold in memory
-            idx, size = idx[size <= self.max_rows], size[size <= self.max_rows]
-            if not len(idx):
+            ends = np.cumsum(self._rows_per_case(context[idx]))
+            per_chunk = max(1, _CELLS >> int(k))
+            start = 0
+            while start < len(idx):  # chunks of whole cases, about per_chunk rows each
+                done = ends[start - 1] if start else 0
+                stop = int(np.searchsorted(ends, done + per_chunk, side="right"))
+                stop = min(max(stop, start + 1), len(idx))
+                part = idx[start:stop]
+                log_z[part], post[part] = self._group(context[part], findings[part], int(k))
+                start = stop
+        return log_z, post
+
+    def _rows_per_case(self, context: np.ndarray) -> np.ndarray:
+        """The most rows a case needs at once under the schedule (for chunking)."""
+        width = np.ones(len(context), dtype=np.int64)
+        peak = width.copy()
+        for kind, j in self._events:
+            if kind == "block":
                 continue
-            cost = np.cumsum(size)
-            chunk = cost // max(1 << 18, int(cost[0]) + 1)
-            for c in np.unique(chunk):
-                rows = idx[chunk == c]
-                p, le, ok = self._quickscore(int(k), x[rows], f[rows])
-                if not ok.all() and self._wide is not np.float64:  # retry in extended precision
-                    bad = rows[~ok]
-                    self.last_wide_cases += len(bad)
-                    p[~ok], le[~ok], ok[~ok] = self._quickscore(int(k), x[bad], f[bad], self._wide)
-                post[rows], logev[rows] = p, le
-                exact.extend(rows[~ok].tolist())
-        for r in exact:
-            post[r], logev[r] = self._exact_case([vj[r] for vj in v], f[r])
-        self.last_exact_cases = len(exact)
-        return post, logev
+            size = np.where(context[:, j] < 0, len(self._prior[j]), 1)
+            width = width * size if kind == "open" else width // size
+            np.maximum(peak, width, out=peak)
+        return peak
 
-    def _rows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Context configurations consistent with each case: (config ids, segment starts)."""
-        known = x >= 0
-        base = (np.where(known, x, 0) * self._stride).sum(1)
-        parts = []
-        for n in range(len(x)):
-            key = known[n].tobytes()
-            off = self._offsets.get(key)
-            if off is None:
-                off = np.zeros(1, dtype=np.int64)
-                for j in np.flatnonzero(~known[n]):
-                    off = (off[:, None] + np.arange(self._dims[j]) * self._stride[j]).ravel()
-                self._offsets[key] = off
-            parts.append(base[n] + off)
-        sizes = np.array([len(p) for p in parts])
-        return np.concatenate(parts), np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    def _evidence_vectors(self, context: np.ndarray, j: int) -> np.ndarray:
+        """(n, states): prior of node j times the indicator of what each case says."""
+        prior = self._prior[j]
+        known = context[:, j]
+        out = np.broadcast_to(prior, (len(context), len(prior))).copy()
+        given = known >= 0
+        mask = np.zeros_like(out, dtype=bool)
+        mask[np.flatnonzero(given), known[given]] = True
+        out[given] *= mask[given]
+        return out
 
-    def _quickscore(self, k: int, x: np.ndarray, f: np.ndarray, dtype=np.float64):
-        """Quickscore for cases with exactly k present findings; also returns ok flags."""
-        nc, n_cond = len(f), len(self.conditions)
-        bits, sign = _subsets(k)
-        bits, sign = bits.astype(dtype), sign.astype(dtype)
-        pos = np.nonzero(f == 1)[1].reshape(nc, k)
-        neg = (f == 0).astype(dtype)
-        logm, logkeep = self._logm.astype(dtype), self._logkeep.astype(dtype)
-        logw = (neg @ logm)[:, None, :] + bits @ logm[pos]  # (nc, S, C)
-        logl = (neg @ logkeep)[:, None] + logkeep[pos] @ bits.T  # (nc, S)
-        xr, starts = self._rows(x)
-        cid = np.repeat(np.arange(nc), np.diff(np.append(starts, len(xr))))
-        z = np.broadcast_to(self._config_prior.astype(dtype)[xr, None], (len(xr), len(bits)))
-        parts = []
-        for b, blk in enumerate(self._blocks):
-            wt = np.exp(logw[:, :, blk.conds] @ blk.bits_t.astype(dtype))[cid]  # (rows, S, 2^m)
-            tab = self._config_tables[b][:, xr].astype(dtype)  # (2^m, rows)
-            t = np.einsum("sr,rSs->rS", tab, wt)
-            yes = [np.einsum("sr,rSs->rS", tab[sel], wt[:, :, sel]) for sel in blk.yes_rows]
-            z = z * t
-            parts.append((t, yes))
-        zc = np.add.reduceat(z, starts, axis=0)  # (nc, S)
-        num = np.empty((nc, len(bits), n_cond), dtype=dtype)
-        for blk, (t, yes) in zip(self._blocks, parts, strict=True):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = z / t
-            ratio[t == 0] = 0.0
-            for i, y in zip(blk.conds, yes, strict=True):
-                num[:, :, i] = np.add.reduceat(ratio * y, starts, axis=0)
-        top = logl.max(1)
-        e = np.exp(logl - top[:, None])
-        terms = np.concatenate([zc[:, :, None], num], axis=2) * e[:, :, None]  # (nc, S, R)
-        tot = np.einsum("s,nsr->nr", sign, terms)
-        mag = terms.sum(1)
-        eps = np.finfo(dtype).eps
-        zt = tot[:, 0]
+    def _group(self, context: np.ndarray, findings: np.ndarray, k: int
+               ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Exact log P(evidence) and P(c = yes | evidence) for cases with k present findings.
+
+        Messages are (2^k, rows): the first axis is the set of present findings caused
+        so far, rows are cases split by the states of their open unknown context nodes.
+        """
+        n = len(context)
+        absent = (findings == 0).astype(np.float64)
+        log_w_cond = absent @ self._log_miss.T  # (n, n_conditions): absent findings
+        log_leak = absent @ self._log_leak_miss  # (n,)
+        positive = np.sort(np.argsort(findings != 1, axis=1, kind="stable")[:, :k], axis=1)
+        local = {j: self._evidence_vectors(context, j) for b in self._blocks for j in b.local}
+        case = np.arange(n)
+        state = {j: context[:, j].copy() for j in self._shared}
+        leak = self._leak[positive]
+        alpha = np.ones((1, n))
+        for j in range(k):
+            alpha = np.concatenate([alpha * (1 - leak[:, j]), alpha * leak[:, j]], axis=0)
+
+        # forward: open a node (split rows), run a block, close a node (sum rows back)
+        trail = []
+        for kind, j in self._events:
+            if kind == "open":
+                size = len(self._prior[j])
+                unknown = context[case, j] < 0
+                counts = np.where(unknown, size, 1)
+                parent = np.repeat(np.arange(len(case)), counts)
+                child = np.arange(len(parent)) - np.repeat(np.cumsum(counts) - counts, counts)
+                case = case[parent]
+                state = {v: s[parent] for v, s in state.items()}
+                state[j] = np.where(unknown[parent], child, state[j])
+                factor = self._prior[j][state[j]]
+                alpha = alpha[:, parent] * factor
+                trail.append((kind, j, counts, factor))
+            elif kind == "close":
+                counts = trail_counts = next(t[2] for t in reversed(trail)
+                                             if t[0] == "open" and t[1] == j)  # fmt: skip
+                starts = np.cumsum(counts) - counts
+                alpha = np.add.reduceat(alpha, starts, axis=1) if len(starts) else alpha
+                case = case[starts]
+                state = {v: s[starts] for v, s in state.items()}
+                state[j] = context[case, j].copy()
+                trail.append((kind, j, trail_counts, None))
+            else:
+                block = self._blocks[j]
+                prior = block.table[tuple(state[v] for v in block.shared)] if block.shared \
+                    else np.broadcast_to(block.table, (len(case), *block.table.shape))
+                for v in block.local:
+                    prior = np.einsum("ra...,ra->r...", prior, local[v][case])
+                weight = (prior * np.exp(block.bits @ log_w_cond[:, block.conds].T).T[case]).T
+                moved = [_fire(alpha, block.cause[s][positive][case], k)
+                         for s in range(1, len(block.bits))]  # fmt: skip
+                trail.append((kind, j, (moved, weight, case), None))
+                alpha = weight[0] * alpha
+                for s, out in enumerate(moved, start=1):
+                    alpha += weight[s] * out
+        z = alpha[-1] * np.exp(log_leak)
+
+        # backward: beta = what the rest of the schedule does with each fired set
+        beta = np.zeros_like(alpha)
+        beta[-1] = np.exp(log_leak)
+        joint = np.zeros((n, len(self.conditions)))
+        for kind, j, data, factor in reversed(trail):
+            if kind == "close":  # undo a sum: every child row sees its parent's future
+                beta = np.repeat(beta, data, axis=1)
+            elif kind == "open":  # undo a split: a parent sums its children's futures
+                starts = np.cumsum(data) - data
+                beta = np.add.reduceat(beta * factor, starts, axis=1) if len(starts) else beta
+            else:
+                block = self._blocks[j]
+                moved, weight, rows = data
+                for s, out in enumerate(moved, start=1):
+                    p_state = np.bincount(rows, weight[s] * np.einsum("sr,sr->r", out, beta),
+                                          minlength=n)  # fmt: skip
+                    for a in np.flatnonzero(block.bits[s]):
+                        joint[:, block.conds[a]] += p_state
+                back = weight[0] * beta
+                for s in range(1, len(block.bits)):
+                    back += weight[s] * _fire_back(beta, block.cause[s][positive][rows], k)
+                beta = back
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = tot[:, 1:] / zt[:, None]
-            bound = (4 * (k + 2 * n_cond + len(self.context) + 8)) * eps * mag
-            err = (bound[:, 1:] + np.abs(p) * bound[:, :1]) / (zt - bound[:, 0])[:, None]
-            ok = (zt > bound[:, 0]) & np.all(err <= self.tol, axis=1)
-            logev = np.log(zt) + top
-        return (np.clip(p, 0.0, 1.0).astype(np.float64), logev.astype(np.float64), ok)
+            return np.log(z), joint / z[:, None]
 
-    def _exact_case(self, v: list[np.ndarray], f: np.ndarray) -> tuple[np.ndarray, float]:
-        """One case by a non-negative contraction over context and conditions."""
-        n_x, n_c = len(self.context), len(self.conditions)
-        r_ax = n_x + n_c
-        xi = {x: j for j, x in enumerate(self.context)}
-        ci = {c: i for i, c in enumerate(self.conditions)}
-        neg = f == 0
-        keep_neg = np.exp((neg[:, None] * self._logm).sum(0))  # weight of "yes" per condition
-        ops: list = []
-        for j in range(n_x):
-            ops += [v[j], [j]]
-        for i, c in enumerate(self.conditions):
-            tab, parents = self._cond_tables[c]
-            mask = np.ones((1 + n_c, 2))
-            mask[1 + i, 0] = 0.0
-            fac = tab * np.array([1.0, keep_neg[i]]).reshape((2,) + (1,) * len(parents))
-            axes = [xi[p] if p in xi else n_x + ci[p] for p in parents]
-            ops += [mask.reshape((1 + n_c, 2) + (1,) * len(parents)) * fac[None],
-                    [r_ax, n_x + i, *axes]]
-        for fi in np.flatnonzero(f == 1):
-            par = self._fparents[fi]
-            q = functools.reduce(np.multiply.outer,
-                                 [np.array([1.0, self._keep[fi, i]]) for i in par], np.array(1.0))
-            ops += [1.0 - (1.0 - self._leak[fi]) * q, [n_x + i for i in par]]
-        out = np.einsum(*ops, [r_ax], optimize="greedy")
-        z = out[0] * np.exp(self._logkeep[neg].sum())
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.clip(out[1:] / out[0], 0.0, 1.0), float(np.log(z))
+    def _exact_slow(self, context: np.ndarray, findings: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Many present findings: pgmpy's VariableElimination, case by case (exact)."""
+        from pgmpy.inference import VariableElimination
+
+        ve = VariableElimination(self._net)
+        log_z = np.zeros(len(context))
+        post = np.empty((len(context), len(self.conditions)))
+        for r in range(len(context)):
+            ev = {x: self.context_states[x][s] for x, s in zip(self.context, context[r]) if s >= 0}
+            ev |= {f: _YES_NO[v] for f, v in zip(self.findings, findings[r]) if v >= 0}
+            seen: dict[str, str] = {}
+            for node, state in ev.items():  # chain rule for P(evidence)
+                fac = ve.query([node], evidence=seen or None, show_progress=False)
+                log_z[r] += np.log(fac.values[list(fac.state_names[node]).index(state)])
+                seen[node] = state
+            res = ve.query(list(self.conditions), evidence=ev, joint=False, show_progress=False)
+            for i, c in enumerate(self.conditions):
+                post[r, i] = res[c].values[list(res[c].state_names[c]).index("yes")]
+        return log_z, post
+
+
+@functools.lru_cache(maxsize=32)
+def _schedule(needs: tuple[tuple[int, ...], ...], card: tuple[int, ...]
+              ) -> tuple[tuple[str, int], ...]:  # fmt: skip
+    """Events (open node, run block, close node) for blocks needing shared nodes ``needs``.
+
+    Each node is opened once, before its first block, and closed when it is on top
+    of the stack and no later block needs it. The block order minimises the summed
+    width (product of open nodes' state counts) by a deterministic local search.
+    """
+    usage = {j: sum(j in n for n in needs) for n in needs for j in n}
+
+    def run(order: list[int]) -> tuple[float, list[tuple[str, int]]]:
+        stack: list[int] = []
+        events: list[tuple[str, int]] = []
+        cost = 0.0
+        for pos, b in enumerate(order):
+            for j in sorted(set(needs[b]) - set(stack), key=lambda v: (-usage[v], v)):
+                stack.append(j)
+                events.append(("open", j))
+            cost += float(np.prod([card[j] for j in stack]))
+            events.append(("block", b))
+            later = {j for c in order[pos + 1 :] for j in needs[c]}
+            while stack and stack[-1] not in later:
+                events.append(("close", stack.pop()))
+        return cost, events
+
+    order = sorted(range(len(needs)), key=lambda b: sorted((-usage[j], j) for j in needs[b]))
+    best, _ = run(order)
+    rng = np.random.default_rng(0)
+    for _ in range(1500):
+        i, j = rng.integers(len(order), size=2)
+        trial = order.copy()
+        trial.insert(j, trial.pop(i))
+        cost, _ = run(trial)
+        if cost <= best:
+            order, best = trial, cost
+    return tuple(run(order)[1])
+
+
+def _fire(alpha: np.ndarray, cause: np.ndarray, k: int) -> np.ndarray:
+    """Forward: each present finding j not yet caused becomes caused with prob cause[:, j].
+
+    ``alpha`` is (2^k, rows) with bit j of the first index = "finding j caused".
+    """
+    out = alpha.copy()
+    for j in range(k):
+        r = cause[:, j]
+        if not r.any():  # this block cannot cause finding j in any row of the chunk
+            continue
+        view = out.reshape(-1, 2, 1 << j, out.shape[1])
+        view[:, 1] += view[:, 0] * r
+        view[:, 0] *= 1.0 - r
+    return out
+
+
+def _fire_back(beta: np.ndarray, cause: np.ndarray, k: int) -> np.ndarray:
+    """Backward (the transpose of :func:`_fire`) applied to a message over fired sets."""
+    out = beta.copy()
+    for j in range(k):
+        r = cause[:, j]
+        if not r.any():
+            continue
+        view = out.reshape(-1, 2, 1 << j, out.shape[1])
+        view[:, 0] *= 1.0 - r
+        view[:, 0] += view[:, 1] * r
+    return out
