@@ -149,6 +149,7 @@ class CompiledNetwork:
             return i
 
         parents = {}
+        canonical = {c: _canonical(cpds[c], order) for c in self.conditions}
         for c in self.conditions:
             parents[c] = list(cpds[c].variables[1:])
             for p in parents[c]:
@@ -172,16 +173,21 @@ class CompiledNetwork:
             axes = [*shared, *local]
             bits = np.array(list(itertools.product((0, 1), repeat=len(conds))), dtype=int)
             table = np.ones((*(len(self._prior[j]) for j in axes), len(bits)))
-            for combo in itertools.product(*(range(len(self._prior[j])) for j in axes)):
-                at = dict(zip((self.context[j] for j in axes), combo))
-                for s, state in enumerate(bits):
-                    at |= {self.conditions[i]: state[a] for a, i in enumerate(conds)}
-                    p = 1.0
-                    for i in conds:
-                        name = self.conditions[i]
-                        cpd_table = _canonical(cpds[name], order)
-                        p *= cpd_table[(at[name], *(at[q] for q in parents[name]))]
-                    table[(*combo, s)] = p
+            names = [self.context[j] for j in axes]
+            for s, state in enumerate(bits):  # P(state | context) on a grid over `axes`
+                at = {self.conditions[i]: int(state[a]) for a, i in enumerate(conds)}
+                for i in conds:
+                    name = self.conditions[i]
+                    picked = canonical[name][at[name]]  # axes: parents of `name`
+                    picked = picked[tuple(at[q] if q in ci else slice(None)
+                                          for q in parents[name])]  # fmt: skip
+                    ctx_parents = [q for q in parents[name] if q not in ci]
+                    ranked = sorted(range(len(ctx_parents)),
+                                    key=lambda a: names.index(ctx_parents[a]))
+                    picked = np.transpose(picked, ranked)  # parents now in `names` order
+                    shape = [len(self._prior[axes[a]]) if names[a] in ctx_parents else 1
+                             for a in range(len(names))]  # fmt: skip
+                    table[..., s] *= picked.reshape(shape)
             self._blocks.append(_Block(tuple(conds), bits, shared, local, table, np.empty(0)))
 
     def _compile_schedule(self) -> None:
@@ -214,10 +220,12 @@ class CompiledNetwork:
                 one = [0] * len(pa)
                 one[a] = 1
                 links.append(1.0 - absent[tuple(one)] / (1.0 - leak) if leak < 1 else 0.0)
-            for combo in itertools.product((0, 1), repeat=len(pa)):
-                want = (1 - leak) * np.prod([1 - links[a] for a in range(len(pa)) if combo[a]])
-                if abs(absent[combo] - want) > 1e-12:
-                    raise ValueError(f"finding {f!r}: its table is not a leaky noisy-OR")
+            want = np.full((2,) * len(pa), 1.0 - leak)
+            for a in range(len(pa)):  # (1 - leak) · Π over present parents of (1 - link)
+                want = want * np.array([1.0, 1.0 - links[a]]).reshape(
+                    [2 if b == a else 1 for b in range(len(pa))])
+            if np.abs(absent - want).max(initial=0.0) > 1e-12:
+                raise ValueError(f"finding {f!r}: its table is not a leaky noisy-OR")
             self._leak[j] = leak
             for a, p in enumerate(pa):
                 self._link[ci[p], j] = links[a]
