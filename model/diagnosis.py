@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pgmpy.inference import VariableElimination
 from pgmpy.models import DiscreteBayesianNetwork
 
+from .engine import CompiledNetwork
 from .knowledge import AGE_INPUT, AGE_NODE, KnowledgeBase, from_parameters, load_priors
 from .network import build_network, to_evidence
 from .triage import TriageRules
@@ -110,6 +110,9 @@ class Model:
     ----------
     knowledge : KnowledgeBase
         A checked knowledge base (see :func:`model.knowledge.load_priors`).
+    network : DiscreteBayesianNetwork, optional
+        Its network, when the caller has already built it (built from
+        ``knowledge`` otherwise); it must match ``knowledge``.
 
     Examples
     --------
@@ -122,8 +125,12 @@ class Model:
     True
     """
 
-    def __init__(self, knowledge: KnowledgeBase) -> None:
+    def __init__(
+        self, knowledge: KnowledgeBase, network: DiscreteBayesianNetwork | None = None
+    ) -> None:
         self.knowledge = knowledge
+        if network is not None:  # a caller that already built this knowledge's network
+            self.__dict__["_network"] = network
         self.vocabulary: Vocabulary = knowledge.vocabulary
         self.conditions = self.vocabulary.conditions
         self.findings = self.vocabulary.findings
@@ -192,18 +199,11 @@ class Model:
         return context, findings
 
     @functools.cached_property
-    def _ve(self) -> VariableElimination:
-        return VariableElimination(self._network)
-
-    def decode(self, context: np.ndarray, findings: np.ndarray) -> list[dict[str, str]]:
-        """Turn engine arrays back into pgmpy evidence dicts (node -> state)."""
-        kb = self.knowledge
-        out = []
-        for ctx_row, f_row in zip(context, findings, strict=True):
-            ev = {n: kb.context_states[n][s] for n, s in zip(self.context_nodes, ctx_row) if s >= 0}
-            ev |= {f: ("no", "yes")[v] for f, v in zip(self.findings, f_row) if v >= 0}
-            out.append(ev)
-        return out
+    def engine(self) -> CompiledNetwork:
+        """The network compiled for exact batch inference (see :mod:`model.engine`)."""
+        return CompiledNetwork.from_network(
+            self._network, self.context_nodes, self.conditions, self.findings
+        )
 
     def infer(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
         """Exact P(condition present | evidence) for many cases at once.
@@ -219,26 +219,11 @@ class Model:
         -------
         ndarray (n_cases, n_conditions), columns in ``conditions`` order.
         """
-        out = np.empty((len(context), len(self.conditions)))
-        for i, ev in enumerate(self.decode(context, findings)):
-            result = self._ve.query(
-                variables=list(self.conditions), evidence=ev, joint=False, show_progress=False
-            )
-            for j, cond in enumerate(self.conditions):
-                factor = result[cond]
-                out[i, j] = factor.values[factor.state_names[cond].index("yes")]
-        return out
+        return self.engine.posteriors(context, findings)
 
     def log_evidence(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
         """Natural log of P(evidence) for each case (arrays as in :meth:`infer`)."""
-        out = np.zeros(len(context))
-        for i, ev in enumerate(self.decode(context, findings)):
-            seen: dict[str, str] = {}
-            for node, state in ev.items():  # chain rule: P(e) = Π P(e_k | e_<k)
-                factor = self._ve.query([node], evidence=seen or None, show_progress=False)
-                out[i] += np.log(factor.values[factor.state_names[node].index(state)])
-                seen[node] = state
-        return out
+        return self.engine.log_evidence(context, findings)
 
     def posteriors(self, cases: Sequence[Mapping[str, Value]]) -> np.ndarray:
         """P(condition present | case) for validated cases: (n_cases, n_conditions)."""

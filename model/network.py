@@ -8,8 +8,6 @@ the finding tables are written out in full here.
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -19,7 +17,7 @@ from pgmpy.models import DiscreteBayesianNetwork
 from .knowledge import AGE_INPUT, AGE_NODE, BOOL_STATES, KnowledgeBase, condition_cpd_columns
 from .vocabulary import Value
 
-__all__ = ["build_network", "to_evidence"]
+__all__ = ["build_network", "node_cpd", "to_evidence"]
 
 
 def _bool_cpd(node: str, p_yes: list[float], parents: list[str], kb: KnowledgeBase) -> TabularCPD:
@@ -33,33 +31,36 @@ def _bool_cpd(node: str, p_yes: list[float], parents: list[str], kb: KnowledgeBa
     )
 
 
+def node_cpd(kb: KnowledgeBase, node: str) -> TabularCPD:
+    """The table of one node, computed from the knowledge base."""
+    if node in kb.context_priors:
+        states = list(kb.context_states[node])
+        values = np.array([[kb.context_priors[node][s]] for s in states])
+        return TabularCPD(node, len(states), values, state_names={node: states})
+    if node in kb.vocabulary.conditions:
+        parents, p_yes = condition_cpd_columns(kb, node)
+        return _bool_cpd(node, p_yes, parents, kb)
+    parents = list(kb.finding_parents(node))
+    links = kb.links.get(node, {})
+    absent = np.full((2,) * len(parents), 1.0 - kb.leaks[node])
+    for axis, parent in enumerate(parents):  # × (1 - link) wherever the parent is present
+        shape = [2 if a == axis else 1 for a in range(len(parents))]
+        absent = absent * np.array([1.0, 1.0 - links[parent]]).reshape(shape)
+    return _bool_cpd(node, list(1.0 - absent.ravel()), parents, kb)
+
+
 def build_network(kb: KnowledgeBase) -> DiscreteBayesianNetwork:
     """Return the network: context -> conditions -> findings, one CPD per node."""
     vocab = kb.vocabulary
     net = DiscreteBayesianNetwork()
-    net.add_nodes_from([*kb.context_nodes, *vocab.conditions, *vocab.findings])
-    cpds = []
-    for node, dist in kb.context_priors.items():
-        states = list(kb.context_states[node])
-        values = np.array([[dist[s]] for s in states])
-        cpds.append(TabularCPD(node, len(states), values, state_names={node: states}))
-    for cond in vocab.conditions:
-        parents, p_yes = condition_cpd_columns(kb, cond)
-        net.add_edges_from((p, cond) for p in parents)
-        cpds.append(_bool_cpd(cond, p_yes, parents, kb))
-    for finding in vocab.findings:
-        parents = list(kb.finding_parents(finding))
-        net.add_edges_from((p, finding) for p in parents)
-        leak, links = kb.leaks[finding], kb.links.get(finding, {})
-        p_yes = []
-        for combo in itertools.product((False, True), repeat=len(parents)):
-            off = math.prod(1.0 - links[p] for p, on in zip(parents, combo, strict=True) if on)
-            p_yes.append(1.0 - (1.0 - leak) * off)
-        cpds.append(_bool_cpd(finding, p_yes, parents, kb))
+    kinds = {n: "context" for n in kb.context_nodes}
+    kinds |= {n: "condition" for n in vocab.conditions} | {n: "finding" for n in vocab.findings}
+    net.add_nodes_from(kinds)
+    cpds = [node_cpd(kb, node) for node in kinds]
+    for cpd in cpds:
+        net.add_edges_from((p, cpd.variable) for p in cpd.variables[1:])
     net.add_cpds(*cpds)
-    for node, kind in [*((n, "context") for n in kb.context_nodes),
-                       *((n, "condition") for n in vocab.conditions),
-                       *((n, "finding") for n in vocab.findings)]:
+    for node, kind in kinds.items():
         net.nodes[node]["kind"] = kind
     net.check_model()
     return net

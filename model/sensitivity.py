@@ -49,9 +49,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pgmpy.factors.discrete import TabularCPD
 
-from .knowledge import AGE_NODE, BOOL_STATES, KnowledgeBase, condition_cpd_columns
+from .knowledge import AGE_NODE, BOOL_STATES, KnowledgeBase
+from .network import node_cpd
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -196,39 +196,6 @@ def _edited(kb: KnowledgeBase, rec: Mapping[str, Any], value: float) -> Knowledg
     return dataclasses.replace(kb, records=records, **change)
 
 
-def _cpd(kb: KnowledgeBase, node: str) -> TabularCPD:
-    """The table of ``node`` rebuilt from ``kb`` (same layout as model.network)."""
-    vocab = kb.vocabulary
-    if node in kb.context_priors:
-        states = list(kb.context_states[node])
-        values = np.array([[kb.context_priors[node][s]] for s in states])
-        return TabularCPD(node, len(states), values, state_names={node: states})
-    if node in vocab.conditions:
-        parents, p_yes = condition_cpd_columns(kb, node)
-    else:  # a finding: leaky noisy-OR, first parent varying slowest
-        parents = list(kb.finding_parents(node))
-        links = np.array([kb.links[node][p] for p in parents])
-        k = len(parents)
-        bits = (np.arange(2**k)[:, None] >> np.arange(k - 1, -1, -1)) & 1
-        off = np.prod(np.where(bits == 1, 1.0 - links, 1.0), axis=1)
-        p_yes = list(1.0 - (1.0 - kb.leaks[node]) * off)
-    yes = np.asarray(p_yes, dtype=float)
-    states = {node: list(BOOL_STATES)} | {p: list(kb.states(p)) for p in parents}
-    return TabularCPD(node, 2, np.vstack([1.0 - yes, yes]), evidence=parents or None,
-                      evidence_card=[len(states[p]) for p in parents] or None,
-                      state_names=states)
-
-
-def _variant(model: Model, kb: KnowledgeBase, net: Any) -> Model:
-    """A model for ``kb`` that takes ``net`` (already patched to match ``kb``) as its network."""
-    variant = type(model)(kb)
-    # Model compiles its engine from ``_network``; handing it the patched network skips
-    # rebuilding the ~70 other tables. (If the attribute is ever renamed, the model
-    # simply builds its own network from ``kb``: slower, same numbers.)
-    variant.__dict__["_network"] = net
-    return variant
-
-
 def _harmonic_derivative(f0: np.ndarray, lo: np.ndarray, hi: np.ndarray, delta: float):
     """Exact f'(θ₀) of a ratio of linear functions from f(θ₀ − Δ), f(θ₀), f(θ₀ + Δ)."""
     up, down, span = hi - f0, f0 - lo, hi - lo
@@ -307,9 +274,9 @@ def sensitivity(
                 continue
             edited = _edited(kb, rec, moved)
             original = net.cpds[index[node]]
-            net.cpds[index[node]] = _cpd(edited, node)  # only this table changes
+            net.cpds[index[node]] = node_cpd(edited, node)  # only this table changes
             try:
-                ends.append(_variant(model, edited, net).infer(context, findings)[0, cols])
+                ends.append(type(model)(edited, net).infer(context, findings)[0, cols])
             finally:
                 net.cpds[index[node]] = original
         lo, hi = ends

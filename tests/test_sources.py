@@ -38,7 +38,7 @@ def test_numbers_are_probabilities_or_ratios(table):
 
 def test_literature_sources_name_a_year(table):
     lit = table[table.source_kind == "literature"]
-    no_year = lit[~lit.source.str.contains(r"(19|20)\d\d")]
+    no_year = lit[~lit.source.str.contains(r"(?:19|20)\d\d")]
     assert no_year.empty, f"literature sources without a year:\n{no_year[['file', 'line', 'source']]}"
 
 
