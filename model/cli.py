@@ -149,9 +149,10 @@ def _score(args: argparse.Namespace) -> int:
     if layout.has_expected:
         print()
         print(summary.full(Path(args.input).name))
-    if args.report:
-        if not layout.has_expected:
-            raise HeelnetError("--report needs expected_condition or expected_triage columns")
+    if args.report and not layout.has_expected:
+        print("note: no report written: the file has no expected_condition or expected_triage "
+              "column to compare with", file=sys.stderr)
+    elif args.report:
         from .report import write_report
 
         path = write_report(args.report, {Path(args.input).name: summary})

@@ -1,0 +1,113 @@
+"""The command line as a user runs it: `python -m model [score | simulate | diagnose]`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from model.cli import main
+
+TOY = str(Path(__file__).parent / "toy_priors")
+
+EXPECTED = pd.DataFrame({
+    "case_id": ["a", "b", "c"],
+    "age_years": ["40", "40", "12"],
+    "sex": ["male", "male", "female"],
+    "pain": ["yes", "yes", "no"],
+    "lump": ["yes", "no", "no"],
+    "expected_condition": ["tendon", "tear|tendon", "tendon"],
+    "expected_triage": ["see_doctor", "emergency", "self_care"],
+})
+
+
+def score_toy(tmp_path: Path, table: pd.DataFrame, *extra: str) -> int:
+    source = tmp_path / "in.csv"
+    table.to_csv(source, index=False)
+    return main(["score", str(source), "-o", str(tmp_path / "out.csv"), "--priors", TOY,
+                 *extra])
+
+
+def test_summary_printed_when_expected_columns_are_there(tmp_path, capsys):
+    assert score_toy(tmp_path, EXPECTED) == 0
+    out, err = capsys.readouterr()
+    assert "wrote" in out and "3 rows, 3 scored, 0 with errors" in out
+    assert "top-1 accuracy" in out and "top-3 accuracy" in out
+    assert "triage agreement" in out and "under-triage" in out
+    assert "Recall per condition" in out and "Triage (rows: expected, columns: advised)" in out
+    assert err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_no_summary_without_expected_columns(tmp_path, capsys):
+    assert score_toy(tmp_path, EXPECTED.drop(columns=["expected_condition", "expected_triage"])) == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and "top-1 accuracy" not in out
+
+
+def test_report_writes_markdown_and_pictures(tmp_path, capsys):
+    report = tmp_path / "report"
+    assert score_toy(tmp_path, EXPECTED, "--report", str(report)) == 0
+    names = sorted(p.name for p in report.iterdir())
+    assert names == ["in_csv_recall.png", "in_csv_reliability.png", "in_csv_triage.png",
+                     "report.md"]
+    text = (report / "report.md").read_text()
+    assert "| top-1 accuracy |" in text and "![Reliability diagram](in_csv_reliability.png)" in text
+    assert "| under-triage of expected emergency |" in text
+    assert all((report / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names[:3])
+
+
+def test_report_without_expected_columns_is_skipped_with_a_note(tmp_path, capsys):
+    table = EXPECTED.drop(columns=["expected_condition", "expected_triage"])
+    assert score_toy(tmp_path, table, "--report", str(tmp_path / "r")) == 0
+    assert "no report" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_diagnose_prints_the_differential_and_triage(capsys):
+    assert main(["diagnose", "--priors", TOY, "age_years=40", "pain=yes", "lump=yes"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("tendon")
+    assert "triage: see_doctor" in out and "Pain with a lump" in out
+    assert "not a medical device" in out
+
+
+@pytest.mark.parametrize(("items", "message"), [
+    (["pian=yes"], "error: unknown finding 'pian'; did you mean 'pain'?\n"),
+    (["pain=maybe"], "error: 'pain' must be yes/no, true/false or 1/0 (any case), or blank for not asked; got 'maybe'\n"),
+    (["pain"], "error: give each item as ID=VALUE, such as pain_heel_back=yes; got 'pain'\n"),
+])
+def test_diagnose_errors_are_one_line(capsys, items, message):
+    assert main(["diagnose", "--priors", TOY, *items]) == 1
+    assert capsys.readouterr().err == message
+
+
+def test_simulate_needs_at_least_one_case(tmp_path, capsys):
+    assert main(["simulate", "-n", "0", "-o", str(tmp_path / "s.csv"), "--priors", TOY]) == 1
+    assert capsys.readouterr().err == "error: -n must be a whole number of cases, 1 or more; got 0\n"
+
+
+def test_bad_priors_folder_is_one_line(tmp_path, capsys):
+    assert main(["diagnose", "--priors", str(tmp_path), "pain=yes"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "vocabulary.csv: file not found" in err
+
+
+def test_bundled_summary(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "Seed-text vignettes (face validity), text_vignettes.csv: 56 cases, 56 scored" in out
+    assert "Simulated cases (from the model itself), simulated_vignettes.csv: 300 cases" in out
+    assert out.count("top-3 accuracy") == 2 and out.count("under-triage") == 2
+
+
+def test_python_dash_m_model_runs():
+    done = subprocess.run([sys.executable, "-m", "model", "diagnose", "--priors", TOY, "pain=yes"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "triage:" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "model", "score", "missing.csv", "-o", "x.csv"],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 1
+    assert bad.stderr == "error: No such file or directory: 'missing.csv'\n"
