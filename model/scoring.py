@@ -251,6 +251,8 @@ class _Parser:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         parsed = []
         for raw in uniques:
+            if isinstance(raw, np.generic):  # numpy scalars from typed columns
+                raw = raw.item()
             key = (type(raw), raw)
             if key not in cache:
                 cache[key] = convert(raw)

@@ -111,3 +111,11 @@ def test_python_dash_m_model_runs():
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 1
     assert bad.stderr == "error: No such file or directory: 'missing.csv'\n"
+
+
+def test_progress_bar_on_a_terminal_unless_quiet(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert score_toy(tmp_path, EXPECTED) == 0
+    assert "scoring" in capsys.readouterr().err
+    assert score_toy(tmp_path, EXPECTED, "--quiet") == 0
+    assert capsys.readouterr().err == ""

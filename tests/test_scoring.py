@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model import HeelnetError, Model, UnknownIdError
 from model.cli import main
@@ -308,3 +310,34 @@ def test_output_may_replace_the_input(tmp_path):
     assert main(["score", str(source), "-o", str(source), "--priors", TOY, "--quiet"]) == 0
     assert read(source)["case_id"].tolist() == ["c1", "c2", "c3", "c4"]
     assert "p_tendon" in read(source).columns
+
+
+VALUES = ["yes", "no", "", "YES", " 0 ", "1", None, True, False, "maybe", "2"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(VALUES), st.sampled_from(VALUES)), min_size=1, max_size=30),
+       st.integers(1, 7))
+@settings(max_examples=40, deadline=None)
+def test_any_mix_of_good_and_bad_rows(rows, chunk_size):
+    toy = Model.from_directory(TOY) if not hasattr(test_any_mix_of_good_and_bad_rows, "toy") else test_any_mix_of_good_and_bad_rows.toy
+    test_any_mix_of_good_and_bad_rows.toy = toy
+    table = pd.DataFrame(rows, columns=["pain", "lump"], dtype=object)
+    table.insert(0, "case_id", [f"r{i}" for i in range(len(rows))])
+    out = score(table, toy, chunk_size=chunk_size)
+    assert out["case_id"].tolist() == table["case_id"].tolist()
+    bad = table[["pain", "lump"]].isin(["maybe", "2"]).any(axis=1).to_numpy()
+    assert ((out["error"] != "").to_numpy() == bad).all()
+    assert out.loc[~bad, "p_tendon"].between(0, 1).all()
+    assert out.loc[bad, "p_tendon"].isna().all()
+
+
+def test_pandas_dtypes(toy_model):
+    table = pd.DataFrame({
+        "pain": pd.array([True, False, None], dtype="boolean"),
+        "lump": pd.array(["yes", None, "no"], dtype="string"),
+        "age_years": pd.array([40, None, 12], dtype="Int64"),
+    })
+    out = score(table, toy_model)
+    assert (out["error"] == "").all()
+    assert out.loc[0, "p_tendon"] == pytest.approx(
+        toy_model.diagnose({"pain": True, "lump": True, "age_years": 40}).probabilities["tendon"])
