@@ -181,8 +181,9 @@ def sample(model: Model, n: int, rng: np.random.Generator, *, asked: float = 0.3
         drawn += batch
         truth = np.column_stack([states[c] == 1 for c in model.conditions])
         if require_condition:  # findings are drawn only for cases that can be kept
-            states = {k: v[truth.any(axis=1)] for k, v in states.items()}
-            truth = truth[truth.any(axis=1)]
+            some = truth.any(axis=1)
+            states = {k: v[some] for k, v in states.items()}
+            truth = truth[some]
         size = len(truth)
         states = _forward(nodes, size, rng, states)
         true_findings = np.column_stack([states[f] for f in findings_ids]).astype(np.int8)

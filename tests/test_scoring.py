@@ -7,6 +7,7 @@ model's diagnose().
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -312,6 +313,12 @@ def test_output_may_replace_the_input(tmp_path):
     assert "p_tendon" in read(source).columns
 
 
+@functools.cache
+def toy_model_once() -> Model:
+    """The toy model for hypothesis tests (function-scoped fixtures do not mix with @given)."""
+    return Model.from_directory(TOY)
+
+
 VALUES = ["yes", "no", "", "YES", " 0 ", "1", None, True, False, "maybe", "2"]
 
 
@@ -319,8 +326,7 @@ VALUES = ["yes", "no", "", "YES", " 0 ", "1", None, True, False, "maybe", "2"]
        st.integers(1, 7))
 @settings(max_examples=40, deadline=None)
 def test_any_mix_of_good_and_bad_rows(rows, chunk_size):
-    toy = Model.from_directory(TOY) if not hasattr(test_any_mix_of_good_and_bad_rows, "toy") else test_any_mix_of_good_and_bad_rows.toy
-    test_any_mix_of_good_and_bad_rows.toy = toy
+    toy = toy_model_once()
     table = pd.DataFrame(rows, columns=["pain", "lump"], dtype=object)
     table.insert(0, "case_id", [f"r{i}" for i in range(len(rows))])
     out = score(table, toy, chunk_size=chunk_size)
