@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,3 +151,118 @@ def test_real_network():
     got = eng.posteriors(x, f)
     want = np.array([reference(eng, ve, a, b) for a, b in zip(x, f, strict=True)])
     np.testing.assert_allclose(got, want, atol=1e-9, rtol=0)
+
+
+# the numba kernel ---------------------------------------------------------------------
+def test_numba_matches_numpy(case):
+    net, eng, _ve = case
+    if eng.engine != "numba":
+        pytest.skip("numba is not installed")
+    ref = CompiledNetwork.from_network(net, eng.context, eng.conditions, eng.findings,
+                                       engine="numpy")
+    x, f = random_cases(eng, 300, np.random.default_rng(11), max_findings=12)
+    np.testing.assert_allclose(eng.posteriors(x, f), ref.posteriors(x, f), atol=1e-12, rtol=0)
+    np.testing.assert_allclose(eng.log_evidence(x, f), ref.log_evidence(x, f),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_wide_cases_are_split_exactly(case, monkeypatch):
+    """A case whose workspace is too large is summed over sub-cases: same answer."""
+    from model import engine
+
+    _net, eng, _ve = case
+    if eng.engine != "numba":
+        pytest.skip("numba is not installed")
+    x, f = random_cases(eng, 40, np.random.default_rng(12), max_findings=10)
+    x[::2] = -1  # every context node unknown
+    whole = eng.posteriors(x, f), eng.log_evidence(x, f)
+    monkeypatch.setattr(engine, "_WORKSPACE", 64)
+    split = eng.posteriors(x, f), eng.log_evidence(x, f)
+    np.testing.assert_allclose(split[0], whole[0], atol=1e-13, rtol=0)
+    np.testing.assert_allclose(split[1], whole[1], rtol=1e-13, atol=1e-13)
+
+
+def test_results_do_not_depend_on_threads(case):
+    numba = pytest.importorskip("numba")
+    _net, eng, _ve = case
+    x, f = random_cases(eng, 200, np.random.default_rng(13))
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = eng.posteriors(x, f)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = eng.posteriors(x, f)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one, many)
+
+
+def test_rejects_unknown_engine(case):
+    net, eng, _ve = case
+    with pytest.raises(ValueError, match="engine"):
+        CompiledNetwork.from_network(net, eng.context, eng.conditions, eng.findings,
+                                     engine="cuda")
+
+
+# the real network, and networks built from edited priors -----------------------------
+def real_cases(eng, n, rng):
+    """Mixed evidence: age and sex each unknown a fifth of the time, other context items
+    half the time, and 0-12 findings reported with random yes/no."""
+    x = np.full((n, len(eng.context)), -1)
+    f = np.full((n, len(eng.findings)), -1, dtype=np.int8)
+    for r in range(n):
+        for j, name in enumerate(eng.context):
+            if rng.random() < (0.8 if j < 2 else 0.5):
+                x[r, j] = rng.integers(len(eng.context_states[name]))
+        chosen = rng.choice(len(eng.findings), rng.integers(0, 13), replace=False)
+        f[r, chosen] = rng.integers(0, 2, len(chosen))
+    return x, f
+
+
+def check_against_ve(m, n, seed):
+    net = m.network()
+    eng = CompiledNetwork.from_network(net, m.context_nodes, m.conditions, m.findings)
+    ve = VariableElimination(net)
+    x, f = real_cases(eng, n, np.random.default_rng(seed))
+    got = eng.posteriors(x, f)
+    want = np.array([reference(eng, ve, a, b) for a, b in zip(x, f, strict=True)])
+    np.testing.assert_allclose(got, want, atol=1e-9, rtol=0)
+    return x, f
+
+
+def test_real_network_batch_agrees_with_ve():
+    from model import Model
+
+    x, f = check_against_ve(Model.default(), 300, 21)
+    assert (x[:, 0] < 0).sum() > 30 and (x[:, 1] < 0).sum() > 30  # age, sex unknown
+    k = (f == 1).sum(axis=1)
+    assert k.max() >= 6 and (k == 0).any()
+
+
+def test_edited_priors_agree_with_ve(tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from model import Model
+
+    table = Model.default().parameters()
+    base = (table.table == "condition_prior") & (table.node == "gout") & (table.parent == "")
+    table.loc[base, "value"] *= 2
+    link = table[table.table == "likelihood"].iloc[[0]].copy()
+    linked = set(table.loc[(table.table == "likelihood") & (table.node == "swelling"), "parent"])
+    new_parent = next(c for c in Model.default().conditions if c not in linked)
+    link["node"], link["parent"], link["value"] = "swelling", new_parent, 0.6
+    link["parents"] = f"{new_parent} present, alone"
+    edited = Model.from_parameters(pd.concat([table, link], ignore_index=True))
+    assert edited.network().has_edge(new_parent, "swelling")
+    check_against_ve(edited, 40, 22)
+
+    folder = tmp_path / "priors"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "priors", folder)
+    with open(folder / "conditions.csv", "a", encoding="utf-8") as out:
+        out.write("gout,immobility_or_leg_crossing,yes,2.5,assumption,test row,test row\n")
+    moved = Model.from_directory(folder)
+    assert moved.network().has_edge("immobility_or_leg_crossing", "gout")
+    check_against_ve(moved, 40, 23)
+
