@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from .diagnosis import Model
+from .export import FORMATS, export_network
 from .metrics import Metrics, Summary
 from .vocabulary import HeelnetError
 
@@ -79,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
                     f"{PROG} diagnose age_years=41 pain_heel_back=yes swelling=no")
     diagnose.add_argument("items", nargs="*", metavar="ID=VALUE")
     diagnose.add_argument("--top", type=int, default=5, help="conditions to show (default 5)")
+
+    export = commands.add_parser(
+        "export", parents=[common], help="write the network for GeNIe, Hugin, SamIam or pyAgrum",
+        description="Write the Bayesian network in a standard format through pgmpy's writers. "
+                    "BIF and XML-BIF keep full precision; XDSL keeps 16 decimals.")
+    export.add_argument("--format", choices=FORMATS, required=True, dest="fmt")
+    export.add_argument("-o", "--output", metavar="FILE", required=True)
     return parser
 
 
@@ -110,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _simulate(args)
         if args.command == "diagnose":
             return _diagnose(args)
+        if args.command == "export":
+            path = export_network(_model(args), args.fmt, args.output)
+            print(f"wrote {args.fmt} network to {path}")
+            return 0
         return _bundled(args)
     except HeelnetError as error:
         print(f"error: {error}", file=sys.stderr)

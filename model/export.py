@@ -25,7 +25,6 @@ reader never sees half a file.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import tempfile
@@ -35,6 +34,8 @@ from typing import TYPE_CHECKING
 import networkx as nx
 from pgmpy.models import DiscreteBayesianNetwork
 from pgmpy.readwrite import BIFWriter, XDSLWriter, XMLBIFWriter
+
+from .scoring import write_atomic
 
 if TYPE_CHECKING:
     from .diagnosis import Model
@@ -71,12 +72,6 @@ def _render(net: DiscreteBayesianNetwork, fmt: str) -> bytes:
         target = Path(scratch) / "network.xdsl"
         writer.write(str(target))
         return target.read_bytes()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def export_network(model: Model, fmt: str, path: str | os.PathLike[str]) -> Path:
@@ -119,15 +114,6 @@ def export_network(model: Model, fmt: str, path: str | os.PathLike[str]) -> Path
             f"got {fmt!r} instead."
         )
     target = Path(path)
-    data = _render(_parents_first(model.network()), fmt)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes files private; use the usual mode
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    text = _render(_parents_first(model.network()), fmt).decode("utf-8")
+    write_atomic(target, lambda handle: handle.write(text))
     return target

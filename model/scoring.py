@@ -570,6 +570,9 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[TextIO], None]) 
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
             write(handle)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private; use the usual mode
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -170,6 +170,8 @@ class Vocabulary:
         """Convert one raw value for ``name``; ``None`` means not asked (or unknown)."""
         if is_blank(raw):
             return None
+        if hasattr(raw, "item") and getattr(raw, "ndim", None) == 0:  # numpy or pandas scalar
+            raw = raw.item()
         var = self.variables[name]
         if var.type == "bool":
             return _parse_bool(name, raw)
@@ -216,8 +218,8 @@ class Vocabulary:
 
 
 def _parse_bool(name: str, raw: Any) -> bool:
-    if isinstance(raw, bool) or type(raw).__name__ == "bool_":
-        return bool(raw)
+    if isinstance(raw, bool):
+        return raw
     if isinstance(raw, int | float) and raw in (0, 1):
         return bool(raw)
     if isinstance(raw, str):

@@ -119,3 +119,22 @@ def test_progress_bar_on_a_terminal_unless_quiet(tmp_path, capsys, monkeypatch):
     assert "scoring" in capsys.readouterr().err
     assert score_toy(tmp_path, EXPECTED, "--quiet") == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("fmt", ["bif", "xmlbif", "xdsl"])
+def test_export_writes_a_network_pgmpy_reads_back(tmp_path, capsys, fmt):
+    from pgmpy.readwrite import BIFReader, XDSLReader, XMLBIFReader
+
+    target = tmp_path / f"heelnet.{fmt}"
+    assert main(["export", "--format", fmt, "-o", str(target)]) == 0
+    assert f"wrote {fmt} network to {target}" in capsys.readouterr().out
+    reader = {"bif": BIFReader, "xmlbif": XMLBIFReader, "xdsl": XDSLReader}[fmt]
+    net = reader(str(target)).get_model()
+    assert "achilles_rupture" in net.nodes and net.get_cpds("sex").state_names["sex"] == ["female", "male"]
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left
+
+
+def test_export_to_a_missing_folder_is_one_line(tmp_path, capsys):
+    assert main(["export", "--format", "bif", "-o", str(tmp_path / "no" / "x.bif")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write") and "does not exist" in err and len(err.splitlines()) == 1

@@ -73,3 +73,15 @@ def test_names_must_be_strings():
 def test_errors_are_value_errors():
     for cls in (HeelnetError, UnknownIdError, InvalidValueError):
         assert issubclass(cls, ValueError)
+
+
+def test_numpy_and_pandas_scalars_are_accepted(model):
+    """Values taken from a DataFrame row arrive as numpy scalars."""
+    import numpy as np
+    import pandas as pd
+
+    row = pd.DataFrame({"swelling": [True], "age_years": [41]}).iloc[0]
+    assert model.vocabulary.validate({"swelling": np.True_, "age_years": np.int64(41)}) == {"swelling": True, "age_years": 41}
+    assert model.vocabulary.validate(row.to_dict()) == {"swelling": True, "age_years": 41}
+    with pytest.raises(InvalidValueError, match=r"'age_years' must be a whole number from 0 to 120; got 250"):
+        model.vocabulary.validate({"age_years": np.int64(250)})
