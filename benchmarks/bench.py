@@ -1,67 +1,251 @@
-"""Benchmark the engine against pgmpy VariableElimination on the same cases.
+"""Benchmark the engine against pgmpy VariableElimination and pyAgrum on the same cases.
 
-Run ``python benchmarks/bench.py [--cases N] [--ve-cases M]``. Not a test.
+Run ``python benchmarks/bench.py [--cases N] [--ve-cases M] [--agrum-cases A]
+[--rows R]``. Not a test. Every reference runs on a prefix of the same random
+cases as the engine, and the largest absolute difference of the posteriors is
+printed next to the times. ``--rows R`` also writes an R-row CSV and times
+``python -m model score`` on it (with ``/usr/bin/time -v`` for peak memory when
+that exists).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 
+def random_cases(eng, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """4-10 reported findings with random yes/no; age and sex known 90% of the time,
+    each other context item 50%."""
+    x = np.full((n, len(eng.context)), -1, dtype=np.int64)
+    f = np.full((n, len(eng.findings)), -1, dtype=np.int8)
+    for r in range(n):
+        for j, name in enumerate(eng.context):
+            if rng.random() < (0.9 if name in ("age_band", "sex") else 0.5):
+                x[r, j] = rng.integers(len(eng.context_states[name]))
+        chosen = rng.choice(len(eng.findings), rng.integers(4, 11), replace=False)
+        f[r, chosen] = rng.integers(0, 2, len(chosen))
+    return x, f
+
+
+def evidence(eng, x_row, f_row) -> dict[str, str]:
+    """A case as node -> state name (the evidence dict of pgmpy and pyAgrum)."""
+    ev = {n: eng.context_states[n][s] for n, s in zip(eng.context, x_row) if s >= 0}
+    ev |= {n: ("no", "yes")[v] for n, v in zip(eng.findings, f_row) if v >= 0}
+    return ev
+
+
+def user_input(eng, x_row, f_row) -> dict[str, object]:
+    """A case as ``diagnose()`` takes it: age in years, booleans, sex."""
+    out: dict[str, object] = {}
+    for n, s in zip(eng.context, x_row):
+        if s < 0:
+            continue
+        state = eng.context_states[n][s]
+        if n == "age_band":
+            out["age_years"] = int(re.findall(r"\d+", state)[0])
+        elif state in ("yes", "no"):
+            out[n] = state == "yes"
+        else:
+            out[n] = state
+    out |= {n: bool(v) for n, v in zip(eng.findings, f_row) if v >= 0}
+    return out
+
+
+def timed(fn, *args) -> tuple[float, object]:
+    t = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t, out
+
+
+def run_ve(net, eng, x, f) -> np.ndarray:
+    from pgmpy.inference import VariableElimination
+
+    ve = VariableElimination(net)
+    out = np.empty((len(x), len(eng.conditions)))
+    for i in range(len(x)):
+        q = ve.query(variables=list(eng.conditions), evidence=evidence(eng, x[i], f[i]),
+                     joint=False, show_progress=False)  # fmt: skip
+        out[i] = [q[c].values[list(q[c].state_names[c]).index("yes")] for c in eng.conditions]
+    return out
+
+
+def agrum_network(net):
+    """The pgmpy network as a pyAgrum BN, every CPT filled from pgmpy's float64 values.
+
+    Built directly (labels in pgmpy's state order) rather than through a BIF file,
+    whose reader is single precision; values are set per parent configuration by
+    name, so pyAgrum's internal variable order does not matter.
+    """
+    import itertools
+
+    import pyagrum as gum
+
+    bn = gum.BayesNet("heelnet")
+    for node in net.nodes():
+        cpd = net.get_cpds(node)
+        var = gum.LabelizedVariable(node, node, 0)
+        for s in cpd.state_names[node]:
+            var.addLabel(str(s))
+        bn.add(var)
+    for a, b in net.edges():
+        bn.addArc(a, b)
+    for node in net.nodes():
+        cpd = net.get_cpds(node)
+        parents = list(cpd.variables[1:])
+        values = np.asarray(cpd.values, dtype=np.float64)  # (node, *parents)
+        table = bn.cpt(node)
+        ranges = [range(len(cpd.state_names[p])) for p in parents]
+        for combo in itertools.product(*ranges):
+            where = {p: str(cpd.state_names[p][i]) for p, i in zip(parents, combo)}
+            column = values[(slice(None), *combo)]
+            if where:
+                table[where] = column.tolist()
+            else:
+                table.fillWith(column.tolist())
+    return bn
+
+
+def run_agrum(bn, eng, x, f) -> np.ndarray:
+    import pyagrum as gum
+
+    ie = gum.LazyPropagation(bn)
+    for c in eng.conditions:
+        ie.addTarget(c)
+    yes = [bn.variable(c).index("yes") for c in eng.conditions]
+    out = np.empty((len(x), len(eng.conditions)))
+    for i in range(len(x)):
+        ie.setEvidence(evidence(eng, x[i], f[i]))
+        ie.makeInference()
+        out[i] = [ie.posterior(c)[y] for c, y in zip(eng.conditions, yes)]
+    return out
+
+
+def write_rows_csv(path: Path, eng, n: int, rng: np.random.Generator) -> None:
+    """``n`` random cases in the scorer's CSV layout (blank = not asked)."""
+    columns = ["case_id", "age_years", *(c for c in eng.context if c != "age_band"),
+               *eng.findings]  # fmt: skip
+    block = 20000
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, columns, restval="")
+        writer.writeheader()
+        for start in range(0, n, block):
+            x, f = random_cases(eng, min(block, n - start), rng)
+            for i in range(len(x)):
+                row: dict[str, object] = {"case_id": f"c{start + i}"}
+                row |= {k: ("yes" if v is True else "no" if v is False else v)
+                        for k, v in user_input(eng, x[i], f[i]).items()}  # fmt: skip
+                writer.writerow(row)
+
+
+def time_scoring(m, eng, rows: int, seed: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "cases.csv", Path(tmp) / "scored.csv"
+        t, _ = timed(write_rows_csv, src, eng, rows, np.random.default_rng(seed + 1))
+        print(f"wrote {rows} rows ({src.stat().st_size / 1e6:.0f} MB) in {t:.0f} s")
+        cmd = [sys.executable, "-m", "model", "score", str(src), "-o", str(dst), "--quiet"]
+        gnu_time = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time")
+                                            else None)  # fmt: skip
+        if gnu_time:
+            cmd = [gnu_time, "-v", *cmd]
+        t, proc = timed(lambda: subprocess.run(cmd, capture_output=True, text=True))
+        peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+        print(f"python -m model score: {t:.1f} s for {rows} rows "
+              f"({t / rows * 1e6:.1f} us/row), exit {proc.returncode}"
+              + (f", peak RSS {int(peak.group(1)) / 1024:.0f} MB" if peak else ""))
+        if proc.returncode:
+            print(proc.stderr[-2000:])
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cases", type=int, default=200)
-    ap.add_argument("--ve-cases", type=int, default=20)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cases", type=int, default=20000, help="engine batch size")
+    ap.add_argument("--ve-cases", type=int, default=100, help="pgmpy VE subset")
+    ap.add_argument("--agrum-cases", type=int, default=500, help="pyAgrum subset (0: skip)")
+    ap.add_argument("--single", type=int, default=200, help="single-case latency samples")
+    ap.add_argument("--rows", type=int, default=0, help="also time `model score` on R rows")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    from pgmpy.inference import VariableElimination
 
     from model import Model
     from model.engine import CompiledNetwork
 
     m = Model.default()
     net = m.network()
-    eng = CompiledNetwork.from_network(net, m.context_nodes, m.conditions, m.findings)
-    rng = np.random.default_rng(args.seed)
-    n = args.cases
-    x = np.full((n, len(eng.context)), -1)
-    f = np.full((n, len(eng.findings)), -1, dtype=np.int8)
-    for r in range(n):
-        x[r, :2] = [rng.integers(len(eng.context_states[c])) for c in eng.context[:2]]
-        for j in range(2, len(eng.context)):
-            if rng.random() < 0.5:
-                x[r, j] = rng.integers(2)
-        chosen = rng.choice(len(eng.findings), rng.integers(4, 11), replace=False)
-        f[r, chosen] = rng.integers(0, 2, len(chosen))
-    t = time.perf_counter()
-    post = eng.posteriors(x, f)
-    t_eng = (time.perf_counter() - t) / n
-    print(f"engine: {t_eng * 1e3:.3f} ms/case over {n} cases "
-          f"({eng.last_wide_cases} long-double retries, {eng.last_exact_cases} exact-path cases)")
-    ve = VariableElimination(net)
-    nv = min(args.ve_cases, n)
-    evs = m.decode(x[:nv], f[:nv])
-    t = time.perf_counter()
-    diff = 0.0
-    for i, ev in enumerate(evs):
-        q = ve.query(variables=list(m.conditions), evidence=ev, joint=False, show_progress=False)
-        ref = [q[c].values[list(q[c].state_names[c]).index("yes")] for c in m.conditions]
-        diff = max(diff, float(np.abs(np.array(ref) - post[i]).max()))
-    t_ve = (time.perf_counter() - t) / nv
-    print(f"pgmpy VE: {t_ve * 1e3:.3f} ms/case over {nv} cases; max |diff| {diff:.2e}; "
-          f"engine/VE speed-up {t_ve / t_eng:.1f}x")
-    times = []
-    for _ in range(20):
-        t = time.perf_counter()
-        eng.posteriors(x[:1], f[:1])
-        times.append(time.perf_counter() - t)
-    print(f"single case median: {np.median(times) * 1e3:.3f} ms")
+    t_compile, eng = timed(CompiledNetwork.from_network, net, m.context_nodes, m.conditions,
+                           m.findings)  # fmt: skip
+    x, f = random_cases(eng, args.cases, np.random.default_rng(args.seed))
+    k = (f == 1).sum(axis=1)
+    print(f"network: {len(eng.context)} context, {len(eng.conditions)} conditions, "
+          f"{len(eng.findings)} findings; engine '{eng.engine}', compiled in "
+          f"{t_compile * 1e3:.0f} ms")
+    try:
+        import numba
+
+        print(f"numba {numba.__version__}, {numba.get_num_threads()} threads, "
+              f"{os.cpu_count()} CPUs")
+    except ImportError:
+        pass
+    print("present findings per case (k: cases):",
+          ", ".join(f"{v}: {c}" for v, c in zip(*np.unique(k, return_counts=True))))
+
+    t_first, _ = timed(eng.posteriors, x[:2], f[:2])  # JIT compile or load from cache
+    print(f"first call (JIT compile or cache load): {t_first:.2f} s")
+    runs = [timed(eng.posteriors, x, f) for _ in range(3)]
+    t_eng = min(t for t, _ in runs) / len(x)
+    post = runs[0][1]
+    print(f"engine batch: {t_eng * 1e6:.1f} us/case over {len(x)} cases (best of 3)")
+
+    nv = min(args.ve_cases, len(x))
+    if nv:
+        t_ve, ref = timed(run_ve, net, eng, x[:nv], f[:nv])
+        t_ve /= nv
+        print(f"pgmpy VE: {t_ve * 1e3:.2f} ms/case over {nv} cases; max |diff| "
+              f"{np.abs(ref - post[:nv]).max():.1e}; engine is {t_ve / t_eng:.0f}x faster")
+
+    na = min(args.agrum_cases, len(x))
+    if na:
+        try:
+            import pyagrum as gum
+        except ImportError:
+            print("pyAgrum not importable: skipped")
+        else:
+            bn = agrum_network(net)
+            t_ag, ref = timed(run_agrum, bn, eng, x[:na], f[:na])
+            t_ag /= na
+            print(f"pyAgrum {gum.__version__} LazyPropagation: {t_ag * 1e3:.2f} ms/case over "
+                  f"{na} cases; max |diff| {np.abs(ref - post[:na]).max():.1e}; "
+                  f"engine is {t_ag / t_eng:.0f}x faster")
+
+    n1 = min(args.single, len(x))
+    one = []
+    for i in range(n1):
+        t, _ = timed(eng.posteriors, x[i : i + 1], f[i : i + 1])
+        one.append(t)
+    inputs = [user_input(eng, x[i], f[i]) for i in range(max(n1, 1))]
+    m.diagnose(inputs[0])  # warm caches
+    end = [timed(m.diagnose, d)[0] for d in inputs]
+    if n1:
+            print(f"single case median: engine alone {statistics.median(one) * 1e3:.3f} ms, "
+              f"Model.diagnose end to end {statistics.median(end) * 1e3:.3f} ms "
+              f"(over {n1} cases)")
+
+    if args.rows:
+        time_scoring(m, eng, args.rows, args.seed)
 
 
 if __name__ == "__main__":

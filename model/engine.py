@@ -72,6 +72,7 @@ _LOG0 = -1e4  # stands in for log(0): exp() of any sum that includes it is exact
 _CELLS = 1 << 18  # rows · 2^k per chunk: bounds memory at ~100 MB whatever the batch
 _WORKSPACE = 1 << 22  # doubles of kernel workspace per case (32 MB); wider cases are split
 _CASES = 1 << 16  # cases per kernel call, so temporary copies stay small
+_PARALLEL_FROM = 256  # smaller batches run on the calling thread
 
 
 def _canonical(cpd: Any, order: dict[str, tuple[str, ...]]) -> np.ndarray:
@@ -1055,9 +1056,20 @@ def _k_batch(ctx, fnd, card, prior_off, prior, ev_kind, ev_arg, b_ns, b_cond_off
                        f_first, f_last, joint[c])
 
 
+def _k_serial(ctx, fnd, card, prior_off, prior, ev_kind, ev_arg, b_ns, b_cond_off, b_conds,
+              b_tab_off, tab, b_sh_off, sh_node, sh_stride, b_lo_off, lo_node, cause_off, cause,
+              log_miss_t, log_leak_miss, leak, f_first, f_last, z, joint):  # pragma: no cover
+    """_k_case over every case on the calling thread (small batches: no thread wake-up)."""
+    for c in range(ctx.shape[0]):
+        z[c] = _k_case(ctx[c], fnd[c], card, prior_off, prior, ev_kind, ev_arg, b_ns,
+                       b_cond_off, b_conds, b_tab_off, tab, b_sh_off, sh_node, sh_stride,
+                       b_lo_off, lo_node, cause_off, cause, log_miss_t, log_leak_miss, leak,
+                       f_first, f_last, joint[c])
+
+
 @functools.cache
 def _kernels() -> Any:
-    """Compile the kernels (numba, cached on disk), or None if numba is unavailable."""
+    """Compile the kernels (numba, cached on disk): (need per case, run a batch)."""
     try:
         import numba
     except ImportError:
@@ -1067,8 +1079,15 @@ def _kernels() -> Any:
     for name in ("_k_sizes", "_k_case"):
         g[name] = numba.njit(cache=True, nogil=True)(g[name])
     g["_k_need"] = numba.njit(cache=True)(g["_k_need"])
+    g["_k_serial"] = numba.njit(cache=True)(g["_k_serial"])
     g["_k_batch"] = numba.njit(cache=True, parallel=True)(g["_k_batch"])
-    return g["_k_need"], g["_k_batch"]
+    serial, parallel = g["_k_serial"], g["_k_batch"]
+
+    def batch(ctx: np.ndarray, *arrays: np.ndarray) -> None:
+        """Threads only pay off on batches: waking them can cost milliseconds."""
+        (parallel if len(ctx) >= _PARALLEL_FROM else serial)(ctx, *arrays)
+
+    return g["_k_need"], batch
 
 
 def _numba_missing() -> bool:

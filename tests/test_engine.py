@@ -185,7 +185,7 @@ def test_wide_cases_are_split_exactly(case, monkeypatch):
 def test_results_do_not_depend_on_threads(case):
     numba = pytest.importorskip("numba")
     _net, eng, _ve = case
-    x, f = random_cases(eng, 200, np.random.default_rng(13))
+    x, f = random_cases(eng, 600, np.random.default_rng(13))  # enough for the threads
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
