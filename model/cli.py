@@ -19,6 +19,7 @@ from .diagnosis import Model
 from .export import FORMATS, export_network
 from .metrics import Metrics, Summary
 from .scoring import CHUNK_SIZE
+from .simulate import ASKED
 from .vocabulary import HeelnetError
 
 __all__ = ["main"]
@@ -28,14 +29,13 @@ BUNDLED = (
     ("text_vignettes.csv", "Seed-text vignettes (face validity)"),
     ("simulated_vignettes.csv", "Simulated cases (from the model itself)"),
 )
-#: Free-text columns of the bundled files.
-BUNDLED_KEEP = ("source",)
 DISCLAIMER = "heelnet is a research and teaching model, not a medical device."
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--priors", metavar="DIR",
+    # SUPPRESS: a command's own --priors must not reset one given before the command
+    common.add_argument("--priors", metavar="DIR", default=argparse.SUPPRESS,
                         help="use the knowledge base in DIR (laid out like priors/) "
                              "instead of the bundled one")
     parser = argparse.ArgumentParser(
@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                     + DISCLAIMER,
     )
     parser.add_argument("--report", metavar="DIR",
-                        help="(no command) also write report.md and PNG figures to DIR")
+                        help="also write report.md and PNG figures to DIR (with no command, "
+                             "for the bundled files; or give it after 'score')")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     score = commands.add_parser(
@@ -59,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--keep", metavar="COL", action="append", default=[],
                        help="copy this free-text column to the output untouched "
                             "(repeatable; notes is always kept)")
-    score.add_argument("--report", metavar="DIR",
+    score.add_argument("--report", metavar="DIR", default=argparse.SUPPRESS,
                        help="write report.md and PNG figures to DIR (needs expected columns)")
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, metavar="N",
@@ -72,8 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("-n", type=int, required=True, help="number of cases")
     simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     simulate.add_argument("-o", "--output", metavar="CASES.csv", required=True)
-    simulate.add_argument("--asked", type=float, default=0.35,
-                          help="probability that each finding is asked (default 0.35)")
+    simulate.add_argument("--asked", type=float, default=ASKED,
+                          help=f"probability that each finding is asked (default {ASKED})")
 
     diagnose = commands.add_parser(
         "diagnose", parents=[common], help="rank the conditions for one case",
@@ -92,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _model(args: argparse.Namespace) -> Model:
-    return Model.from_directory(args.priors) if args.priors else Model.default()
+    priors = getattr(args, "priors", None)
+    return Model.from_directory(priors) if priors else Model.default()
 
 
 def _os_message(error: OSError) -> str:
@@ -113,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     try:
+        if args.report and args.command not in (None, "score"):
+            raise HeelnetError(f"--report goes with 'score' or no command, not '{args.command}'")
         if args.command == "score":
             return _score(args)
         if args.command == "simulate":
@@ -187,16 +191,20 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _diagnose(args: argparse.Namespace) -> int:
+    if args.top < 1:
+        raise HeelnetError(f"--top must be a whole number of at least 1; got {args.top}")
     findings = {}
     for item in args.items:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise HeelnetError(f"give each item as ID=VALUE, such as pain_heel_back=yes; "
                                f"got '{item}'")
+        if name.strip() in findings:
+            raise HeelnetError(f"'{name.strip()}' is given twice; give each item once")
         findings[name.strip()] = value
     result = _model(args).diagnose(findings)
     width = max(len(c) for c, _ in result.ranked[:args.top])
-    for condition, p in result.ranked[:max(args.top, 1)]:
+    for condition, p in result.ranked[:args.top]:
         print(f"{condition:<{width}}  {p:6.1%}  {'#' * round(40 * p)}")
     print(f"\ntriage: {result.triage}")
     for flag in result.red_flags:
@@ -218,7 +226,7 @@ def _bundled(args: argparse.Namespace) -> int:
             continue
         metrics = Metrics(model.conditions, model.triage_rules.levels)
         with resources.as_file(entry) as path:
-            _, chunks = iter_scored(path, model, keep=BUNDLED_KEEP)
+            _, chunks = iter_scored(path, model)
             for chunk in chunks:
                 metrics.update(chunk)
         sections[f"{title}, {name}"] = summary = metrics.summary()

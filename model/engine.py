@@ -713,7 +713,7 @@ def _k_case(ctx, fnd, card, prior_off, prior, ev_kind, ev_arg, b_ns, b_cond_off,
             pos[q] = f
             q += 1
             if f_first[f] < 0:
-                lconst += np.log(leak[f]) if leak[f] > 0.0 else -1e4
+                lconst += np.log(leak[f]) if leak[f] > 0.0 else _LOG0
         elif fnd[f] == 0:
             lconst += log_leak_miss[f]
             for c in range(nc):

@@ -39,7 +39,7 @@ import pyarrow.csv as pa_csv
 
 from .diagnosis import Model
 from .knowledge import AGE_INPUT, AGE_NODE
-from .vocabulary import HeelnetError, InvalidValueError, UnknownIdError, suggestion
+from .vocabulary import HeelnetError, InvalidValueError, UnknownIdError, is_blank, suggestion
 
 __all__ = [
     "CASE_ID",
@@ -59,7 +59,7 @@ EXPECTED_CONDITION = "expected_condition"
 EXPECTED_TRIAGE = "expected_triage"
 NOTES = "notes"
 #: Free-text columns that pass through without being named.
-DEFAULT_KEEP = (NOTES,)
+DEFAULT_KEEP = (NOTES, "source")  # free text that always passes through untouched
 CHUNK_SIZE = 5000
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
@@ -221,7 +221,7 @@ class _Parser:
 
     def _expected_condition(self, raw: Any) -> tuple[Any, str]:
         """Indices of the conditions in an ``expected_condition`` cell, and its error."""
-        if _blank(raw):
+        if is_blank(raw):
             return (), ""
         found = []
         for part in str(raw).split("|"):
@@ -235,7 +235,7 @@ class _Parser:
         return tuple(found), ""
 
     def _expected_triage(self, raw: Any) -> tuple[Any, str]:
-        if _blank(raw):
+        if is_blank(raw):
             return -1, ""
         level = str(raw).strip().lower()
         if level in self.levels:
@@ -267,12 +267,6 @@ class _Parser:
         messages = np.array([p[1] for p in parsed], dtype=object)
         bad = messages[codes]
         return mapped[codes], (bad if (messages != "").any() else None)
-
-
-def _blank(raw: Any) -> bool:
-    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
-        return True
-    return isinstance(raw, str) and not raw.strip()
 
 
 def _add_errors(errors: np.ndarray, new: np.ndarray) -> None:
@@ -568,8 +562,11 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[TextIO], None]) 
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot write '{target}': folder '{folder}' does not exist")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                                             dir=folder)
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                                 dir=folder)
+    except OSError as error:
+        raise OSError(error.errno, f"cannot write there ({error.strerror})", str(target)) from None
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
             write(handle)

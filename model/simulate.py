@@ -45,6 +45,8 @@ __all__ = ["Sample", "sample", "simulate"]
 
 #: Oldest age written for the top age band (display only; the model sees the band).
 OLDEST_SHOWN = 99
+#: Default share of findings asked in a simulated case (the rest are left blank).
+ASKED = 0.35
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def _forward(nodes: list[_Node], n: int, rng: np.random.Generator,
     return states
 
 
-def sample(model: Model, n: int, rng: np.random.Generator, *, asked: float = 0.35,
+def sample(model: Model, n: int, rng: np.random.Generator, *, asked: float = ASKED,
            context_known: float = 0.7, demographics_known: float = 0.95,
            require_condition: bool = True, complaint: Iterable[str] | None = None) -> Sample:
     """Draw ``n`` consulting cases (see the module docstring for every step).
@@ -163,6 +165,9 @@ def sample(model: Model, n: int, rng: np.random.Generator, *, asked: float = 0.3
     unknown = [f for f in chosen if f not in findings_ids]
     if unknown or not chosen:
         raise HeelnetError(f"'complaint' must name findings of the model; got {unknown or chosen}")
+    if asked == 0 and n > 0:
+        raise HeelnetError("'asked' must be above 0: cases are kept only when a complaint "
+                           "finding is reported, so with nothing asked none would ever be")
     complaint_idx = np.array([findings_ids.index(f) for f in chosen])
     kb = model.knowledge
     parts: list[Sample] = []

@@ -2,8 +2,9 @@
 
 Rules live in ``priors/triage.csv``. A rule fires when all its findings are
 reported present and, if it names a condition, that condition's posterior reaches
-the rule's threshold. Evaluation is vectorised over cases so that batch scoring
-triages a million rows without a Python loop per row.
+the rule's threshold. :meth:`TriageRules.fired` and :meth:`TriageRules.levels_of`
+are vectorised over cases; only the wording of each case's red flags is put
+together per case.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The vocabulary of ids and the one place where user input is validated.
 
-Every entry point (``diagnose``, ``evidence``, ``score``, the CLI) passes what the
-user gave through :meth:`Vocabulary.validate`; code past it trusts its input.
+Every entry point (``diagnose``, ``evidence``, the CLI) passes what the user gave
+through :meth:`Vocabulary.validate`, and ``score`` through the same
+:meth:`Vocabulary.parse` column by column; code past it trusts its input.
 Errors subclass ``ValueError`` and say what was wrong, what is accepted and, for
 names, the closest valid ids.
 """
@@ -163,8 +164,10 @@ class Vocabulary:
                 f"'{name}' is a {self.kind(name)}, not a finding or context item; "
                 "give only what is known about the patient"
             )
-        kind = "context item" if name in {"age", "gender"} else "finding"
-        raise UnknownIdError(f"unknown {kind} '{name}'{suggestion(name, self.inputs)}")
+        alias = {"age": "age_years", "gender": "sex"}.get(name.lower())
+        if alias in self.variables:
+            raise UnknownIdError(f"unknown context item '{name}'; did you mean '{alias}'?")
+        raise UnknownIdError(f"unknown finding '{name}'{suggestion(name, self.inputs)}")
 
     def parse(self, name: str, raw: Any) -> Value | None:
         """Convert one raw value for ``name``; ``None`` means not asked (or unknown)."""

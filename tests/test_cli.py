@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,41 @@ def test_export_to_a_missing_folder_is_one_line(tmp_path, capsys):
     assert main(["export", "--format", "bif", "-o", str(tmp_path / "no" / "x.bif")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: cannot write") and "does not exist" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--priors", "/nonexistent", "diagnose", "pain_heel_back=yes"], r"^error: /nonexistent/vocabulary.csv: file not found$"),
+    (["diagnose", "gender=male"], r"^error: unknown context item 'gender'; did you mean 'sex'\?$"),
+    (["diagnose", "pain_heel_back=yes", "pain_heel_back=no"], r"^error: 'pain_heel_back' is given twice; give each item once$"),
+    (["diagnose", "pain_heel_back=yes", "--top", "0"], r"^error: --top must be a whole number of at least 1; got 0$"),
+    (["simulate", "-n", "3", "--asked", "0", "-o", "unused.csv"], r"^error: 'asked' must be above 0"),
+    (["--report", "somewhere", "diagnose", "fever=yes"], r"^error: --report goes with 'score' or no command, not 'diagnose'$"),
+])
+def test_command_line_mistakes_are_one_line(capsys, argv, message):
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert re.search(message, err), err
+
+
+def test_priors_before_the_command_is_used(tmp_path, capsys):
+    """--priors given before the command must not be dropped by the command's own default."""
+    import shutil
+
+    folder = tmp_path / "priors"
+    shutil.copytree(Path(__file__).parent / "toy_priors", folder)
+    assert main(["--priors", str(folder), "diagnose", "pain=yes", "--top", "1"]) == 0
+    assert capsys.readouterr().out.split()[0] in {"tendon", "tear"}
+
+
+def test_bundled_text_vignettes_score_as_they_are(tmp_path, capsys):
+    """The seed quotes in the 'source' column pass through without --keep."""
+    from importlib import resources
+
+    source = resources.files("model.data") / "text_vignettes.csv"
+    target = tmp_path / "scored.csv"
+    assert main(["score", str(source), "-o", str(target), "--quiet"]) == 0
+    scored = pd.read_csv(target, dtype=str, keep_default_na=False)
+    original = pd.read_csv(str(source), dtype=str, keep_default_na=False)
+    assert list(scored.source) == list(original.source)
+    assert (scored.error == "").all()
