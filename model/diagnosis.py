@@ -181,7 +181,6 @@ class Model:
         Returns ``context`` (n, n_context_nodes) state indices with -1 for unknown,
         and ``findings`` (n, n_findings) int8 with 1 present, 0 absent, -1 not asked.
         """
-        kb = self.knowledge
         c_index = {n: i for i, n in enumerate(self.context_nodes)}
         f_index = {f: i for i, f in enumerate(self.findings)}
         context = np.full((len(cases), len(c_index)), -1, dtype=np.int64)
@@ -189,14 +188,22 @@ class Model:
         for row, case in enumerate(cases):
             for name, value in case.items():
                 if name in f_index:
-                    findings[row, f_index[name]] = int(bool(value))
-                elif name == AGE_INPUT:
-                    band = kb.age_band(int(value))
-                    context[row, c_index[AGE_NODE]] = kb.context_states[AGE_NODE].index(band)
+                    findings[row, f_index[name]] = self.code(name, value)
                 else:
-                    state = ("no", "yes")[int(value)] if isinstance(value, bool) else str(value)
-                    context[row, c_index[name]] = kb.context_states[name].index(state)
+                    context[row, c_index[AGE_NODE if name == AGE_INPUT else name]] = \
+                        self.code(name, value)
         return context, findings
+
+    def code(self, name: str, value: Value) -> int:
+        """The engine code of one validated value: 1/0 for a finding, else the state
+        index of the context node (``age_years`` becomes its ``age_band``)."""
+        if name in self.findings:
+            return int(bool(value))
+        kb = self.knowledge
+        if name == AGE_INPUT:
+            return kb.context_states[AGE_NODE].index(kb.age_band(int(value)))
+        state = ("no", "yes")[int(value)] if isinstance(value, bool) else str(value)
+        return kb.context_states[name].index(state)
 
     @functools.cached_property
     def engine(self) -> CompiledNetwork:

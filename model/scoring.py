@@ -211,13 +211,7 @@ class _Parser:
             return -1, str(error).rstrip(".")  # messages are "; "-joined
         if value is None:
             return -1, ""
-        if name in self.f_index:
-            return int(bool(value)), ""
-        kb = self._kb
-        if name == AGE_INPUT:
-            return kb.context_states[AGE_NODE].index(kb.age_band(int(value))), ""
-        state = ("no", "yes")[int(value)] if isinstance(value, bool) else str(value)
-        return kb.context_states[name].index(state), ""
+        return self.model.code(name, value), ""
 
     def _expected_condition(self, raw: Any) -> tuple[Any, str]:
         """Indices of the conditions in an ``expected_condition`` cell, and its error."""
@@ -289,23 +283,12 @@ class _Scorer:
         self.model = model
         self.layout = layout
         self.parser = _Parser(model)
-        rules = model.triage_rules
-        self.levels = tuple(rules.levels)
-        rank = np.array([self.levels.index(r.level) for r in rules.rules], dtype=int)
-        self._rule_order = np.argsort(rank, kind="stable")  # most urgent rules first
-        self._wordings = np.asarray(rules.wordings, dtype=object)
+        self.levels = tuple(model.triage_rules.levels)
 
     def red_flags(self, fired: np.ndarray) -> np.ndarray:
         """The "; "-joined wordings of the fired rules, most urgent first, per case."""
         out = np.empty(len(fired), dtype=object)
-        if not len(fired):
-            return out
-        patterns, inverse = np.unique(fired, axis=0, return_inverse=True)
-        joined = []
-        for pattern in patterns:
-            words = self._wordings[self._rule_order][pattern[self._rule_order]]
-            joined.append("; ".join(dict.fromkeys(words)))
-        out[:] = np.asarray(joined, dtype=object)[inverse.reshape(-1)]
+        out[:] = ["; ".join(flags) for flags in self.model.triage_rules.red_flags(fired)]
         return out
 
     def chunk(self, frame: pd.DataFrame, first_row: int, pre_errors: np.ndarray | None = None

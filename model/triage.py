@@ -76,13 +76,21 @@ class TriageRules:
         ranks = np.where(fired, self._level[None, :], default)
         return ranks.min(axis=1, initial=default)
 
+    def red_flags(self, fired: np.ndarray) -> list[tuple[str, ...]]:
+        """Per case, the wordings of its fired rules, most urgent first, without repeats.
+
+        Cases share few distinct patterns of fired rules, so each pattern is worded once.
+        """
+        if not len(fired):
+            return []
+        order = np.argsort(self._level, kind="stable")  # most urgent rules first
+        patterns, inverse = np.unique(fired, axis=0, return_inverse=True)
+        worded = [tuple(dict.fromkeys(self.wordings[order][p[order]])) for p in patterns]
+        return [worded[i] for i in inverse.reshape(-1)]
+
     def assess(self, findings: np.ndarray, probabilities: np.ndarray) -> list[Triage]:
         """Triage every case (one :class:`Triage` per row)."""
         fired = self.fired(findings, probabilities)
         ranks = self.levels_of(fired)
-        order = np.argsort(self._level, kind="stable")  # most urgent rules first
-        out = []
-        for row, rank in zip(fired, ranks, strict=True):
-            flags = tuple(dict.fromkeys(self.wordings[order][row[order]]))
-            out.append(Triage(self.levels[rank], flags))
-        return out
+        return [Triage(self.levels[rank], flags)
+                for rank, flags in zip(ranks, self.red_flags(fired), strict=True)]

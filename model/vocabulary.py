@@ -13,6 +13,7 @@ import csv
 import difflib
 import io
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 KINDS = ("context", "finding", "condition", "triage")
+_WHOLE = re.compile(r"^\s*[+-]?\d+(\.0*)?\s*$")  # "41", "41.0"; not "4e1" or "forty"
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 BOOL_ACCEPTED = "yes/no, true/false or 1/0 (any case), or blank for not asked"
@@ -238,11 +240,8 @@ def _parse_whole(name: str, raw: Any, lo: int, hi: int) -> int:
     value: float | None = None
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         value = float(raw)
-    elif isinstance(raw, str):
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            value = None
+    elif isinstance(raw, str) and _WHOLE.match(raw):
+        value = float(raw.strip())
     if value is None or not value.is_integer() or not lo <= value <= hi:
         shown = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else repr(raw)
         raise InvalidValueError(f"'{name}' must be a whole number from {lo} to {hi}; got {shown}.")

@@ -49,7 +49,7 @@ def test_bad_boolean_value():
         diagnose({"swelling": "maybe"})
 
 
-@pytest.mark.parametrize("age", [250, -1, 41.5, "forty", True])
+@pytest.mark.parametrize("age", [250, -1, 41.5, "forty", "4e1", True])
 def test_bad_age(age):
     with pytest.raises(InvalidValueError, match=r"'age_years' must be a whole number from 0 to 120; got"):
         diagnose({"age_years": age})
