@@ -10,6 +10,7 @@ reliability diagram, the triage confusion matrix and recall per condition.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,6 +24,11 @@ __all__ = ["plot_confusion", "plot_recall", "plot_reliability", "write_report"]
 
 _DISCLAIMER = ("heelnet is a research and teaching model, not a medical device: these "
                "figures describe agreement with vignettes, not clinical accuracy.")
+
+
+def _heading(kind: str, title: str, width: int = 55) -> str:
+    """A figure title wrapped to fit the figure: the kind of plot, then the case set."""
+    return "\n".join(textwrap.wrap(f"{kind}: {title}" if title else kind, width))
 
 
 def _slug(title: str) -> str:
@@ -48,7 +54,7 @@ def plot_reliability(summary: Summary, path: Path, title: str = "") -> None:
     top.set_ylabel("observed frequency")
     top.set_xlim(0, 1)
     top.set_ylim(0, 1)
-    top.set_title(f"Reliability{': ' + title if title else ''}\nECE {summary.ece:.4f}, "
+    top.set_title(f"{_heading('Reliability', title)}\nECE {summary.ece:.4f}, "
                   f"Brier {summary.brier:.4f}, {summary.cells} condition probabilities")
     top.legend(loc="upper left")
     top.grid(alpha=0.3)
@@ -80,7 +86,7 @@ def plot_confusion(summary: Summary, path: Path, title: str = "") -> None:
     ax.set_yticks(range(len(levels)), levels)
     ax.set_xlabel("advised by heelnet")
     ax.set_ylabel("expected")
-    ax.set_title(f"Triage{': ' + title if title else ''}\nagreement "
+    ax.set_title(f"{_heading('Triage', title)}\nagreement "
                  f"{summary.triage_agreement}/{summary.with_triage}; red boxes: under-triage "
                  f"({summary.under_triage})", fontsize=10)
     fig.savefig(path, dpi=110)
@@ -98,7 +104,7 @@ def plot_recall(summary: Summary, path: Path, title: str = "") -> None:
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("recall (share of cases expecting the condition)")
-    ax.set_title(f"Recall per condition{': ' + title if title else ''}", fontsize=10,
+    ax.set_title(_heading("Recall per condition", title, 80), fontsize=10,
                  pad=22)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8,
               frameon=False)
