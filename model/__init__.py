@@ -68,6 +68,15 @@ def diagnose(findings: Mapping[str, Any]) -> Diagnosis:
         For a name not in the vocabulary, with the closest valid ids.
     InvalidValueError
         For a value a variable cannot take, saying what is accepted.
+
+    Examples
+    --------
+    >>> result = diagnose({"age_years": 35, "sex": "male", "pop_or_snap": True,
+    ...                    "palpable_gap": True, "weak_push_off": True})
+    >>> result.ranked[0][0], result.triage
+    ('achilles_rupture', 'emergency')
+    >>> result.red_flags[0]
+    'A gap in the Achilles tendon suggests a rupture: get seen today'
     """
     return Model.default().diagnose(findings)
 
