@@ -405,44 +405,30 @@ def widen_age_window(table: pd.DataFrame, condition: str, years: int) -> pd.Data
     return out
 
 
-def _cases(model: Model, cases: pd.DataFrame) -> tuple[list[dict[str, Any]], list[set[str]],
-                                                        list[str | None]]:
-    known = [c for c in cases.columns if c in model.vocabulary]
-    parsed = []
-    for rec in cases[known].to_dict("records"):
-        parsed.append(model.vocabulary.validate(rec))
-    expected = [set(str(v).split("|")) if isinstance(v, str) and v else set()
-                for v in cases.get("expected_condition", pd.Series([""] * len(cases)))]
-    triage = [v if isinstance(v, str) and v else None
-              for v in cases.get("expected_triage", pd.Series([None] * len(cases)))]
-    return parsed, expected, triage
-
-
 def evaluate(model: Model, cases: pd.DataFrame) -> dict[str, float]:
     """Top-1 and top-3 accuracy and under-/over-triage of ``model`` on a vignette table.
 
     ``cases`` has vocabulary ids as columns (blank = not asked) and
     ``expected_condition`` (ids joined by ``|``) and ``expected_triage``, as in
-    ``model/data/text_vignettes.csv``. Under-triage is the share of cases with an
-    expected triage whose assigned level is less urgent than expected.
+    ``model/data/text_vignettes.csv``; other columns are passed over. The figures are
+    :func:`model.metrics.evaluate`'s on :func:`model.scoring.score`'s output, as shares:
+    under-triage is the share of cases with an expected triage advised less urgent care.
     """
-    parsed, expected, triage = _cases(model, cases)
-    context, findings = model.encode(parsed)
-    probs = model.infer(context, findings)
-    levels = model.triage_rules.levels
-    assigned = [t.level for t in model.triage_rules.assess(findings, probs)]
-    order = np.argsort(-probs, axis=1, kind="stable")
-    names = np.asarray(model.conditions)
-    hit1 = [bool(e & {names[o[0]]}) for o, e in zip(order, expected, strict=True) if e]
-    hit3 = [bool(e & set(names[o[:3]])) for o, e in zip(order, expected, strict=True) if e]
-    pairs = [(levels.index(a), levels.index(t)) for a, t in zip(assigned, triage, strict=True)
-             if t is not None]
+    from .metrics import evaluate as summarise
+    from .scoring import score
+
+    extra = [c for c in cases.columns if c not in model.vocabulary
+             and c not in ("case_id", "expected_condition", "expected_triage")]
+    summary = summarise(score(cases, model, keep=extra), model.conditions,
+                        model.triage_rules.levels)
     return {
-        "top1": float(np.mean(hit1)) if hit1 else math.nan,
-        "top3": float(np.mean(hit3)) if hit3 else math.nan,
-        "under_triage": float(np.mean([a > t for a, t in pairs])) if pairs else math.nan,
-        "over_triage": float(np.mean([a < t for a, t in pairs])) if pairs else math.nan,
-        "n": float(len(parsed)),
+        "top1": summary.top1_accuracy,
+        "top3": summary.top3_accuracy,
+        "under_triage": summary.under_triage / summary.with_triage
+        if summary.with_triage else math.nan,
+        "over_triage": summary.over_triage / summary.with_triage
+        if summary.with_triage else math.nan,
+        "n": float(summary.rows),
     }
 
 
