@@ -1,79 +1,184 @@
-"""Build the pgmpy Bayesian network from a checked knowledge base.
+"""The network as arrays (:class:`NetworkTables`), and as a pgmpy model.
 
-Context nodes are roots; each condition depends on its context (and, where the
-text names it, another condition) through baseline × risk ratios; each finding is
-a noisy-OR of its conditions with a leak. pgmpy's ``NoisyORCPD`` has no leak, so
-the finding tables are written out in full here.
+heelnet's network has three layers: context nodes (who the person is), conditions
+whose prior is a baseline times the risk ratios of their parents, and findings
+that are leaky noisy-ORs of the conditions:
+
+    P(finding = no | conditions) = (1 - leak) · Π over present linked conditions (1 - link).
+
+:func:`build` turns a checked knowledge base into a :class:`NetworkTables`: every number
+of every table, in the node and state order of :class:`~model.encoding.Encoding`.
+The inference engine, the sampler and the pgmpy network are all made from it, so
+they agree by construction. :meth:`NetworkTables.to_pgmpy` imports pgmpy only when
+called, so ``import model`` stays light.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pgmpy.factors.discrete import TabularCPD
-from pgmpy.models import DiscreteBayesianNetwork
 
-from .knowledge import AGE_INPUT, AGE_NODE, BOOL_STATES, KnowledgeBase, condition_cpd_columns
-from .vocabulary import Value
+from .encoding import Encoding
+from .knowledge import BOOL_STATES, KnowledgeBase
 
-__all__ = ["build_network", "node_cpd", "to_evidence"]
+if TYPE_CHECKING:
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.models import DiscreteBayesianNetwork
+
+__all__ = ["NetworkTables", "build", "rebuild"]
 
 
-def _bool_cpd(node: str, p_yes: list[float], parents: list[str], kb: KnowledgeBase) -> TabularCPD:
-    yes = np.asarray(p_yes, dtype=float)
-    states = {node: list(BOOL_STATES)} | {p: list(kb.states(p)) for p in parents}
-    return TabularCPD(
-        node, 2, np.vstack([1.0 - yes, yes]),
-        evidence=parents or None,
-        evidence_card=[len(states[p]) for p in parents] or None,
-        state_names=states,
+@dataclass(frozen=True, eq=False)
+class NetworkTables:
+    """Every table of the network, as arrays in engine order.
+
+    Attributes
+    ----------
+    context : tuple of str
+        Context node names; ``context_states[j]`` are node j's states.
+    context_parents : tuple of tuple of int
+        Each context node's parents, as indices into ``context`` (parents come first).
+    context_tables : tuple of ndarray
+        ``context_tables[j]`` has shape (*parent state counts, state count): P(node | parents).
+    conditions : tuple of str
+    condition_parents : tuple of tuple of str
+        Each condition's parents: context nodes and conditions, by name.
+    condition_tables : tuple of ndarray
+        ``condition_tables[i]`` has one axis per parent (its state count): P(yes | parents).
+    findings : tuple of str
+    leak : ndarray (n_findings,)
+        P(finding | none of the conditions).
+    link : ndarray (n_conditions, n_findings)
+        P(finding | this condition alone, no leak); 0 where not linked.
+    """
+
+    context: tuple[str, ...]
+    context_states: tuple[tuple[str, ...], ...]
+    context_parents: tuple[tuple[int, ...], ...]
+    context_tables: tuple[np.ndarray, ...]
+    conditions: tuple[str, ...]
+    condition_parents: tuple[tuple[str, ...], ...]
+    condition_tables: tuple[np.ndarray, ...]
+    findings: tuple[str, ...]
+    leak: np.ndarray
+    link: np.ndarray
+
+    def states(self, node: str) -> tuple[str, ...]:
+        """State names of any node."""
+        if node in self.context:
+            return self.context_states[self.context.index(node)]
+        return BOOL_STATES
+
+    def cpd(self, node: str) -> TabularCPD:
+        """The pgmpy ``TabularCPD`` of one node (first parent varies slowest)."""
+        from pgmpy.factors.discrete import TabularCPD
+
+        if node in self.context:
+            j = self.context.index(node)
+            parents = [self.context[p] for p in self.context_parents[j]]
+            table = self.context_tables[j]
+            values = table.reshape(-1, table.shape[-1]).T
+        elif node in self.conditions:
+            i = self.conditions.index(node)
+            parents = list(self.condition_parents[i])
+            yes = self.condition_tables[i].reshape(-1)
+            values = np.vstack([1.0 - yes, yes])
+        else:
+            f = self.findings.index(node)
+            linked = np.flatnonzero(self.link[:, f] > 0)
+            parents = [self.conditions[i] for i in linked]
+            absent = np.full((2,) * len(linked), 1.0 - self.leak[f])
+            for axis, i in enumerate(linked):  # × (1 - link) where that parent is present
+                shape = [2 if a == axis else 1 for a in range(len(linked))]
+                absent = absent * np.array([1.0, 1.0 - self.link[i, f]]).reshape(shape)
+            values = np.vstack([absent.reshape(-1), 1.0 - absent.reshape(-1)])
+        states = {node: list(self.states(node))} | {p: list(self.states(p)) for p in parents}
+        return TabularCPD(node, len(states[node]), values, evidence=parents or None,
+                          evidence_card=[len(states[p]) for p in parents] or None,
+                          state_names=states)
+
+    def to_pgmpy(self) -> DiscreteBayesianNetwork:
+        """A pgmpy ``DiscreteBayesianNetwork`` with the same tables (checked by pgmpy)."""
+        from pgmpy.models import DiscreteBayesianNetwork
+
+        kinds = (dict.fromkeys(self.context, "context")
+                 | dict.fromkeys(self.conditions, "condition")
+                 | dict.fromkeys(self.findings, "finding"))
+        net = DiscreteBayesianNetwork()
+        net.add_nodes_from(kinds)
+        cpds = [self.cpd(node) for node in kinds]
+        for cpd in cpds:
+            net.add_edges_from((p, cpd.variable) for p in cpd.variables[1:])
+        net.add_cpds(*cpds)
+        for node, kind in kinds.items():
+            net.nodes[node]["kind"] = kind
+        net.check_model()
+        return net
+
+
+def _condition_table(kb: KnowledgeBase, condition: str) -> np.ndarray:
+    """P(condition = yes | parents): the baseline times one risk-ratio vector per parent."""
+    table = np.array(kb.baselines[condition])
+    for parent, ratios in kb.risk_ratios[condition].items():
+        vector = np.array([ratios.get(s, 1.0) for s in kb.states(parent)])
+        table = np.multiply.outer(table, vector)
+    return table
+
+
+def build(kb: KnowledgeBase, encoding: Encoding | None = None) -> NetworkTables:
+    """The :class:`NetworkTables` of a checked knowledge base, in ``encoding``'s order.
+
+    Examples
+    --------
+    >>> from model import Model
+    >>> net = build(Model.default().knowledge)
+    >>> net.condition_parents[net.conditions.index("retrocalcaneal_bursitis")][-1]
+    'haglund_deformity'
+    """
+    enc = encoding or Encoding.of(kb)
+    context_tables = tuple(
+        np.array([kb.context_priors[node][s] for s in enc.states[node]]) for node in enc.context
+    )
+    link = np.zeros((len(enc.conditions), len(enc.findings)))
+    for f, finding in enumerate(enc.findings):
+        for condition, p in kb.links.get(finding, {}).items():
+            link[enc.conditions.index(condition), f] = p
+    return NetworkTables(
+        context=enc.context,
+        context_states=tuple(enc.states[node] for node in enc.context),
+        context_parents=tuple(() for _ in enc.context),
+        context_tables=context_tables,
+        conditions=enc.conditions,
+        condition_parents=tuple(kb.condition_parents(c) for c in enc.conditions),
+        condition_tables=tuple(_condition_table(kb, c) for c in enc.conditions),
+        findings=enc.findings,
+        leak=np.array([kb.leaks[f] for f in enc.findings]),
+        link=link,
     )
 
 
-def node_cpd(kb: KnowledgeBase, node: str) -> TabularCPD:
-    """The table of one node, computed from the knowledge base."""
-    if node in kb.context_priors:
-        states = list(kb.context_states[node])
-        values = np.array([[kb.context_priors[node][s]] for s in states])
-        return TabularCPD(node, len(states), values, state_names={node: states})
-    if node in kb.vocabulary.conditions:
-        parents, p_yes = condition_cpd_columns(kb, node)
-        return _bool_cpd(node, p_yes, parents, kb)
-    parents = list(kb.finding_parents(node))
-    links = kb.links.get(node, {})
-    absent = np.full((2,) * len(parents), 1.0 - kb.leaks[node])
-    for axis, parent in enumerate(parents):  # × (1 - link) wherever the parent is present
-        shape = [2 if a == axis else 1 for a in range(len(parents))]
-        absent = absent * np.array([1.0, 1.0 - links[parent]]).reshape(shape)
-    return _bool_cpd(node, list(1.0 - absent.ravel()), parents, kb)
+def rebuild(tables: NetworkTables, kb: KnowledgeBase, node: str) -> NetworkTables:
+    """``tables`` with only ``node``'s numbers recomputed from ``kb`` (same structure).
 
-
-def build_network(kb: KnowledgeBase) -> DiscreteBayesianNetwork:
-    """Return the network: context -> conditions -> findings, one CPD per node."""
-    vocab = kb.vocabulary
-    net = DiscreteBayesianNetwork()
-    kinds = {n: "context" for n in kb.context_nodes}
-    kinds |= {n: "condition" for n in vocab.conditions} | {n: "finding" for n in vocab.findings}
-    net.add_nodes_from(kinds)
-    cpds = [node_cpd(kb, node) for node in kinds]
-    for cpd in cpds:
-        net.add_edges_from((p, cpd.variable) for p in cpd.variables[1:])
-    net.add_cpds(*cpds)
-    for node, kind in kinds.items():
-        net.nodes[node]["kind"] = kind
-    net.check_model()
-    return net
-
-
-def to_evidence(kb: KnowledgeBase, given: Mapping[str, Value]) -> dict[str, str]:
-    """Map validated input values to pgmpy evidence: node name -> state name."""
-    out: dict[str, str] = {}
-    for name, value in given.items():
-        if name == AGE_INPUT:
-            out[AGE_NODE] = kb.age_band(int(value))
-        elif isinstance(value, bool):
-            out[name] = BOOL_STATES[int(value)]
-        else:
-            out[name] = str(value)
-    return out
+    For a context node, its prior; for a condition, its risk table; for a finding,
+    its leak and links.
+    """
+    if node in tables.context:
+        j = tables.context.index(node)
+        prior = np.array([kb.context_priors[node][s] for s in tables.context_states[j]])
+        context_tables = (*tables.context_tables[:j], prior, *tables.context_tables[j + 1:])
+        return replace(tables, context_tables=context_tables)
+    if node in tables.conditions:
+        i = tables.conditions.index(node)
+        cpts = (*tables.condition_tables[:i], _condition_table(kb, node),
+                *tables.condition_tables[i + 1:])
+        return replace(tables, condition_tables=cpts)
+    f = tables.findings.index(node)
+    leak, link = tables.leak.copy(), tables.link.copy()
+    leak[f] = kb.leaks[node]
+    link[:, f] = 0.0
+    for condition, p in kb.links.get(node, {}).items():
+        link[tables.conditions.index(condition), f] = p
+    return replace(tables, leak=leak, link=link)
