@@ -18,13 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = [
-    "HeelnetError",
-    "InvalidValueError",
-    "UnknownIdError",
-    "Variable",
-    "Vocabulary",
-]
+from .errors import HeelnetError, InvalidValueError, PriorsError, UnknownIdError
+
+__all__ = ["HeelnetError", "InvalidValueError", "UnknownIdError", "Variable", "Vocabulary"]
 
 KINDS = ("context", "finding", "condition", "triage")
 _WHOLE = re.compile(r"^\s*[+-]?\d+(\.0*)?\s*$")  # "41", "41.0"; not "4e1" or "forty"
@@ -35,21 +31,6 @@ BOOL_ACCEPTED = "yes/no, true/false or 1/0 (any case), or blank for not asked"
 #: The value a caller may give for a variable: ``True``/``False`` for a finding or a
 #: boolean context item, a whole number for ``age_years``, a string for ``sex``.
 Value = bool | int | str
-
-
-class HeelnetError(ValueError):
-    """Base class of heelnet's errors about what a caller gave it."""
-
-
-class UnknownIdError(HeelnetError, KeyError):
-    """A name that is not in the vocabulary (a misspelled finding, say)."""
-
-    def __str__(self) -> str:  # KeyError would quote the message again
-        return str(self.args[0]) if self.args else ""
-
-
-class InvalidValueError(HeelnetError):
-    """A known variable with a value it cannot take (``'maybe'``, age 250)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +98,7 @@ class Vocabulary:
         self.variables: dict[str, Variable] = {}
         for var in variables:
             if var.id in self.variables:
-                raise HeelnetError(f"vocabulary: id '{var.id}' is listed twice")
+                raise PriorsError(f"vocabulary: id '{var.id}' is listed twice")
             self.variables[var.id] = var
         by_kind = {k: tuple(v.id for v in self.variables.values() if v.kind == k) for k in KINDS}
         self.context: tuple[str, ...] = by_kind["context"]
@@ -133,11 +114,11 @@ class Vocabulary:
         needed = {"kind", "id", "type", "values", "meaning"}
         missing = needed - set(reader.fieldnames or ())
         if missing:
-            raise HeelnetError(f"{where}: missing column(s) {sorted(missing)}")
+            raise PriorsError(f"{where}: missing column(s) {sorted(missing)}")
         rows = []
         for line, row in enumerate(reader, start=2):
             if row["kind"] not in KINDS:
-                raise HeelnetError(
+                raise PriorsError(
                     f"{where}, line {line}: kind must be one of {', '.join(KINDS)}; "
                     f"got '{row['kind']}'"
                 )
@@ -191,7 +172,7 @@ class Vocabulary:
             raise InvalidValueError(
                 f"'{name}' must be {accepted} (or blank for unknown); got {raw!r}"
             )
-        raise HeelnetError(f"vocabulary: '{name}' has an unknown type '{var.type}'")
+        raise PriorsError(f"vocabulary: '{name}' has an unknown type '{var.type}'")
 
     def validate(self, findings: Mapping[str, Any]) -> dict[str, Value]:
         """Check ids and values; return the given items with not-asked ones dropped.
