@@ -30,13 +30,13 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 
 def random_cases(eng, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """4-10 reported findings with random yes/no; age and sex known 90% of the time,
-    each other context item 50%."""
+    each other context item 50%. ``eng`` is the model's Encoding (names and states)."""
     x = np.full((n, len(eng.context)), -1, dtype=np.int64)
     f = np.full((n, len(eng.findings)), -1, dtype=np.int8)
     for r in range(n):
         for j, name in enumerate(eng.context):
             if rng.random() < (0.9 if name in ("age_band", "sex") else 0.5):
-                x[r, j] = rng.integers(len(eng.context_states[name]))
+                x[r, j] = rng.integers(len(eng.states[name]))
         chosen = rng.choice(len(eng.findings), rng.integers(4, 11), replace=False)
         f[r, chosen] = rng.integers(0, 2, len(chosen))
     return x, f
@@ -44,7 +44,7 @@ def random_cases(eng, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.
 
 def evidence(eng, x_row, f_row) -> dict[str, str]:
     """A case as node -> state name (the evidence dict of pgmpy and pyAgrum)."""
-    ev = {n: eng.context_states[n][s] for n, s in zip(eng.context, x_row) if s >= 0}
+    ev = {n: eng.states[n][s] for n, s in zip(eng.context, x_row) if s >= 0}
     ev |= {n: ("no", "yes")[v] for n, v in zip(eng.findings, f_row) if v >= 0}
     return ev
 
@@ -55,7 +55,7 @@ def user_input(eng, x_row, f_row) -> dict[str, object]:
     for n, s in zip(eng.context, x_row):
         if s < 0:
             continue
-        state = eng.context_states[n][s]
+        state = eng.states[n][s]
         if n == "age_band":
             out["age_years"] = int(re.findall(r"\d+", state)[0])
         elif state in ("yes", "no"):
@@ -182,17 +182,16 @@ def main() -> None:
     args = ap.parse_args()
 
     from model import Model
-    from model.engine import CompiledNetwork
+    from model.engine import Engine
 
     m = Model.default()
     net = m.network()
-    t_compile, eng = timed(CompiledNetwork.from_network, net, m.context_nodes, m.conditions,
-                           m.findings)  # fmt: skip
-    x, f = random_cases(eng, args.cases, np.random.default_rng(args.seed))
+    enc = m.encoding
+    t_compile, engine = timed(Engine, m.tables)
+    x, f = random_cases(enc, args.cases, np.random.default_rng(args.seed))
     k = (f == 1).sum(axis=1)
-    print(f"network: {len(eng.context)} context, {len(eng.conditions)} conditions, "
-          f"{len(eng.findings)} findings; engine '{eng.engine}', compiled in "
-          f"{t_compile * 1e3:.0f} ms")
+    print(f"network: {len(enc.context)} context, {len(enc.conditions)} conditions, "
+          f"{len(enc.findings)} findings; engine compiled in {t_compile * 1e3:.0f} ms")
     try:
         import numba
 
@@ -203,16 +202,16 @@ def main() -> None:
     print("present findings per case (k: cases):",
           ", ".join(f"{v}: {c}" for v, c in zip(*np.unique(k, return_counts=True))))
 
-    t_first, _ = timed(eng.posteriors, x[:2], f[:2])  # JIT compile or load from cache
+    t_first, _ = timed(engine.posteriors, x[:2], f[:2])  # JIT compile or load from cache
     print(f"first call (JIT compile or cache load): {t_first:.2f} s")
-    runs = [timed(eng.posteriors, x, f) for _ in range(3)]
+    runs = [timed(engine.posteriors, x, f) for _ in range(3)]
     t_eng = min(t for t, _ in runs) / len(x)
     post = runs[0][1]
     print(f"engine batch: {t_eng * 1e6:.1f} us/case over {len(x)} cases (best of 3)")
 
     nv = min(args.ve_cases, len(x))
     if nv:
-        t_ve, ref = timed(run_ve, net, eng, x[:nv], f[:nv])
+        t_ve, ref = timed(run_ve, net, enc, x[:nv], f[:nv])
         t_ve /= nv
         print(f"pgmpy VE: {t_ve * 1e3:.2f} ms/case over {nv} cases; max |diff| "
               f"{np.abs(ref - post[:nv]).max():.1e}; engine is {t_ve / t_eng:.0f}x faster")
@@ -225,7 +224,7 @@ def main() -> None:
             print("pyAgrum not importable: skipped")
         else:
             bn = agrum_network(net)
-            t_ag, ref = timed(run_agrum, bn, eng, x[:na], f[:na])
+            t_ag, ref = timed(run_agrum, bn, enc, x[:na], f[:na])
             t_ag /= na
             print(f"pyAgrum {gum.__version__} LazyPropagation: {t_ag * 1e3:.2f} ms/case over "
                   f"{na} cases; max |diff| {np.abs(ref - post[:na]).max():.1e}; "
@@ -234,18 +233,18 @@ def main() -> None:
     n1 = min(args.single, len(x))
     one = []
     for i in range(n1):
-        t, _ = timed(eng.posteriors, x[i : i + 1], f[i : i + 1])
+        t, _ = timed(engine.posteriors, x[i : i + 1], f[i : i + 1])
         one.append(t)
-    inputs = [user_input(eng, x[i], f[i]) for i in range(max(n1, 1))]
+    inputs = [user_input(enc, x[i], f[i]) for i in range(max(n1, 1))]
     m.diagnose(inputs[0])  # warm caches
     end = [timed(m.diagnose, d)[0] for d in inputs]
     if n1:
-            print(f"single case median: engine alone {statistics.median(one) * 1e3:.3f} ms, "
+        print(f"single case median: engine alone {statistics.median(one) * 1e3:.3f} ms, "
               f"Model.diagnose end to end {statistics.median(end) * 1e3:.3f} ms "
               f"(over {n1} cases)")
 
     if args.rows:
-        time_scoring(m, eng, args.rows, args.seed)
+        time_scoring(m, enc, args.rows, args.seed)
 
 
 if __name__ == "__main__":

@@ -14,83 +14,50 @@ Examples
 True
 """
 
-from __future__ import annotations
-
-import warnings
-from collections.abc import Mapping
-from typing import Any
-
-# pgmpy warns about its own deprecations on import; they are not the user's concern.
-warnings.filterwarnings("ignore", category=FutureWarning, module=r"pgmpy(\.|$)")
-
-import pandas as pd
-from pgmpy.models import DiscreteBayesianNetwork
-
-from .diagnosis import Diagnosis, Model
-from .knowledge import PriorsError
-from .scoring import score
-from .vocabulary import HeelnetError, InvalidValueError, UnknownIdError
+from .api import (
+    Diagnosis,
+    Model,
+    diagnose,
+    evaluate,
+    evidence,
+    export_network,
+    network,
+    parameters,
+    score,
+    sensitivity,
+    simulate,
+    sweep,
+)
+from .errors import HeelnetError, InvalidValueError, PriorsError, UnknownIdError
+from .explain import Explanation, explain
+from .metrics import Summary
+from .questions import Question, next_questions
+from .sensitivity import Sensitivity
+from .sweeps import scale_baseline, widen_age_window
 
 __all__ = [
     "Diagnosis",
+    "Explanation",
     "HeelnetError",
     "InvalidValueError",
     "Model",
     "PriorsError",
+    "Question",
+    "Sensitivity",
+    "Summary",
     "UnknownIdError",
     "diagnose",
+    "evaluate",
     "evidence",
+    "explain",
+    "export_network",
     "network",
+    "next_questions",
     "parameters",
+    "scale_baseline",
     "score",
+    "sensitivity",
+    "simulate",
+    "sweep",
+    "widen_age_window",
 ]
-
-
-def diagnose(findings: Mapping[str, Any]) -> Diagnosis:
-    """Rank the 19 conditions and triage one case with the bundled model.
-
-    Parameters
-    ----------
-    findings : mapping of id to value
-        Context items and findings from ``priors/vocabulary.csv``. Booleans take
-        True/False, 1/0, yes/no, true/false; ``age_years`` a whole number 0-120;
-        ``sex`` ``"female"`` or ``"male"``. A missing or blank item is not asked
-        (marginalised), never read as absent.
-
-    Returns
-    -------
-    Diagnosis
-        ``ranked``, ``probabilities``, ``triage`` and ``red_flags``.
-
-    Raises
-    ------
-    UnknownIdError
-        For a name not in the vocabulary, with the closest valid ids.
-    InvalidValueError
-        For a value a variable cannot take, saying what is accepted.
-
-    Examples
-    --------
-    >>> result = diagnose({"age_years": 35, "sex": "male", "pop_or_snap": True,
-    ...                    "palpable_gap": True, "weak_push_off": True})
-    >>> result.ranked[0][0], result.triage
-    ('achilles_rupture', 'emergency')
-    >>> result.red_flags[0]
-    'A gap in the Achilles tendon suggests a rupture: get seen today'
-    """
-    return Model.default().diagnose(findings)
-
-
-def network() -> DiscreteBayesianNetwork:
-    """The pgmpy ``DiscreteBayesianNetwork`` behind :func:`diagnose` (a fresh copy)."""
-    return Model.default().network()
-
-
-def evidence(findings: Mapping[str, Any]) -> dict[str, str]:
-    """The pgmpy evidence dict :func:`diagnose` conditions on, e.g. ``{'age_band': ...}``."""
-    return Model.default().evidence(findings)
-
-
-def parameters() -> pd.DataFrame:
-    """Every number in the model, one row each, with ``source_kind`` and ``source``."""
-    return Model.default().parameters()

@@ -15,12 +15,12 @@ from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
-from .diagnosis import Model
-from .export import FORMATS, export_network
+from .api import Model
+from .errors import HeelnetError
+from .export import FORMATS
 from .metrics import Metrics, Summary
 from .scoring import CHUNK_SIZE
 from .simulate import ASKED
-from .vocabulary import HeelnetError
 
 __all__ = ["main"]
 
@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "diagnose":
             return _diagnose(args)
         if args.command == "export":
-            path = export_network(_model(args), args.fmt, args.output)
+            path = _model(args).export(args.fmt, args.output)
             print(f"wrote {args.fmt} network to {path}")
             return 0
         return _bundled(args)
@@ -142,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _score(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .scoring import count_lines, score_csv
+    from .files import count_lines
+    from .scoring import score_csv
 
     if args.chunk_size < 1:
         raise HeelnetError(f"--chunk-size must be 1 or more; got {args.chunk_size}")
@@ -178,12 +179,11 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .scoring import write_atomic
-    from .simulate import simulate
+    from .files import write_atomic
 
     if args.n < 1:
         raise HeelnetError(f"-n must be a whole number of cases, 1 or more; got {args.n}")
-    cases = simulate(args.n, args.seed, _model(args), asked=args.asked)
+    cases = _model(args).simulate(args.n, args.seed, asked=args.asked)
     write_atomic(args.output, lambda handle: cases.to_csv(handle, index=False,
                                                           lineterminator="\n"))
     print(f"wrote {args.output}: {len(cases)} simulated cases (seed {args.seed})")

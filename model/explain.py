@@ -35,8 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .checks import Interval, Options, check_ids, check_parameter
+
 if TYPE_CHECKING:
-    from .diagnosis import Model
+    from .diagnosis import ModelCore
 
 __all__ = ["ConditionExplanation", "Contribution", "Explanation", "explain"]
 
@@ -173,7 +175,7 @@ def _shapley(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def explain(
-    model: Model,
+    model: ModelCore,
     given: Mapping[str, Any],
     conditions: Sequence[str] | None = None,
     *,
@@ -184,7 +186,7 @@ def explain(
 
     Parameters
     ----------
-    model : Model
+    model : ModelCore
     given : mapping of id to value
         The case, as for :func:`model.diagnose` (validated here). Its findings are
         explained; its context items set the starting prior.
@@ -212,9 +214,8 @@ def explain(
     >>> abs(sum(c.log_odds for c in item.contributions) - item.total_log_odds) < 1e-9
     True
     """
-    if method not in ("auto", "shapley", "sequential"):
-        raise ValueError(f"The 'method' parameter of explain must be one of auto, shapley, "
-                         f"sequential; got {method!r} instead.")
+    check_parameter("explain", "method", method, Options(("auto", "shapley", "sequential")))
+    check_parameter("explain", "max_shapley", max_shapley, Interval(int, 0, 16))
     case = model.vocabulary.validate(given)
     found = [f for f in case if f in model.findings]
     context_only = {k: v for k, v in case.items() if k not in model.findings}
@@ -225,15 +226,13 @@ def explain(
     else:
         subsets = [found[:i] for i in range(k + 1)]
     rows = [{}] + [{**context_only, **{f: case[f] for f in s}} for s in subsets]
-    probs = model.infer(*model.encode(rows))
+    probs = model.infer(*model.encoding.encode(rows))
     population, by_subset = probs[0], probs[1:]
 
     if conditions is None:
         top = np.argsort(-by_subset[-1], kind="stable")[:3]
         conditions = [model.conditions[j] for j in top]
-    unknown = [c for c in conditions if c not in model.conditions]
-    if unknown:
-        raise ValueError(f"unknown condition(s) {', '.join(map(repr, unknown))}")
+    conditions = check_ids("explain", "conditions", conditions, model.conditions, "condition")
     cols = [model.conditions.index(c) for c in conditions]
     logits = _logit(by_subset[:, cols])
     with np.errstate(invalid="ignore"):

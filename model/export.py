@@ -9,10 +9,18 @@ bif       BIF (Interchange Format): bnlearn, pyAgrum,   full (``repr`` of each f
           Hugin/Netica converters, pgmpy ``BIFReader``
 xmlbif    XML-BIF: pgmpy ``XMLBIFReader``, pyAgrum      full (``repr`` of each float)
           (as ``.bifxml``), Weka, SamIam
-xdsl      XDSL: GeNIe / SMILE, pyAgrum                  16 decimals (absolute 1e-16;
+xdsl      XDSL: GeNIe / SMILE                           16 decimals (absolute 1e-16;
                                                        about 10 significant digits for
                                                        the smallest numbers, ~1e-6)
 ========  ===========================================  =============================
+
+**XDSL and pyAgrum.** In an XDSL ``<probabilities>`` list the parent
+configurations come with the *last* parent varying fastest: that is how GeNIe 5.0
+saved Lauritzen and Spiegelhalter's Asia network, whose published dyspnoea table
+it reproduces only when read that way (``tests/test_export.py`` checks both that
+file and ours). pgmpy reads and writes that layout. pyAgrum 3.3 reads XDSL with the
+*first* parent fastest, so it gets every multi-parent table of a GeNIe file (or of
+ours) wrong; give pyAgrum the BIF or XML-BIF file instead.
 
 Nodes are written parents first (topological order), which GeNIe needs; node
 names are the vocabulary ids and boolean states are ``no`` / ``yes``, so a file
@@ -31,14 +39,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import networkx as nx
-from pgmpy.models import DiscreteBayesianNetwork
-from pgmpy.readwrite import BIFWriter, XDSLWriter, XMLBIFWriter
+from .checks import Options, check_parameter
+from .files import write_atomic
 
-from .scoring import write_atomic
+if TYPE_CHECKING:  # pgmpy is imported when a file is written, not with the package
+    from pgmpy.models import DiscreteBayesianNetwork
 
-if TYPE_CHECKING:
-    from .diagnosis import Model
+    from .diagnosis import ModelCore
 
 __all__ = ["FORMATS", "export_network"]
 
@@ -48,6 +55,9 @@ FORMATS: dict[str, str] = {"bif": ".bif", "xmlbif": ".xml", "xdsl": ".xdsl"}
 
 def _parents_first(net: DiscreteBayesianNetwork) -> DiscreteBayesianNetwork:
     """A copy of ``net`` whose nodes iterate in topological order."""
+    import networkx as nx
+    from pgmpy.models import DiscreteBayesianNetwork
+
     out = DiscreteBayesianNetwork()
     order = list(nx.lexicographical_topological_sort(net))
     out.add_nodes_from((n, dict(net.nodes[n])) for n in order)
@@ -58,6 +68,8 @@ def _parents_first(net: DiscreteBayesianNetwork) -> DiscreteBayesianNetwork:
 
 
 def _render(net: DiscreteBayesianNetwork, fmt: str) -> bytes:
+    from pgmpy.readwrite import BIFWriter, XDSLWriter, XMLBIFWriter
+
     if fmt == "bif":
         return str(BIFWriter(net)).encode("utf-8")
     if fmt == "xmlbif":
@@ -74,12 +86,12 @@ def _render(net: DiscreteBayesianNetwork, fmt: str) -> bytes:
         return target.read_bytes()
 
 
-def export_network(model: Model, fmt: str, path: str | os.PathLike[str]) -> Path:
+def export_network(model: ModelCore, fmt: str, path: str | os.PathLike[str]) -> Path:
     """Write ``model``'s network to ``path`` in format ``fmt``.
 
     Parameters
     ----------
-    model : Model
+    model : ModelCore
         The model whose network to write (``Model.default()`` for the bundled one).
     fmt : {"bif", "xmlbif", "xdsl"}
         The file format; see the module docstring for which tools read each.
@@ -108,11 +120,7 @@ def export_network(model: Model, fmt: str, path: str | os.PathLike[str]) -> Path
     >>> net.get_cpds("sex").state_names["sex"]
     ['female', 'male']
     """
-    if fmt not in FORMATS:
-        raise ValueError(
-            f"The 'fmt' parameter of export_network must be one of {', '.join(FORMATS)}; "
-            f"got {fmt!r} instead."
-        )
+    check_parameter("export_network", "fmt", fmt, Options(FORMATS))
     target = Path(path)
     text = _render(_parents_first(model.network()), fmt).decode("utf-8")
     write_atomic(target, lambda handle: handle.write(text))

@@ -2,7 +2,7 @@
 
 :class:`Metrics` reads the output of :func:`model.scoring.score` (or a scored CSV
 read back as text) a chunk at a time and keeps only running counts, so a file of
-any length is summarised in flat memory. :func:`evaluate` is the one-call version.
+any length is summarised in flat memory. :func:`summarise` is the one-call version.
 
 Definitions
 -----------
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, confusion_matrix, log_loss
 
-__all__ = ["Metrics", "Summary", "evaluate", "expected_calibration_error", "reliability_bins"]
+__all__ = ["Metrics", "Summary", "expected_calibration_error", "reliability_bins", "summarise"]
 
 #: How many under-triaged cases a summary lists by id.
 LISTED = 20
@@ -334,19 +334,18 @@ class Metrics:
         )
 
 
-def evaluate(scored: pd.DataFrame, conditions: Sequence[str], levels: Sequence[str]) -> Summary:
-    """Summarise a scored table (the output of :func:`model.scoring.score`) in one call.
+def summarise(scored: pd.DataFrame, conditions: Sequence[str], levels: Sequence[str]) -> Summary:
+    """Summarise a scored table (the output of :func:`model.score`) in one call.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> from model.scoring import score
-    >>> from model import Model
+    >>> from model import Model, score
     >>> m = Model.default()
     >>> cases = pd.DataFrame({"age_years": ["11"], "pain_heel_back": ["yes"],
     ...     "heel_squeeze_tender": ["yes"], "expected_condition": ["severs_disease"],
     ...     "expected_triage": ["self_care"]})
-    >>> s = evaluate(score(cases, m), m.conditions, m.triage_rules.levels)
+    >>> s = summarise(score(cases, m), m.conditions, m.triage_rules.levels)
     >>> s.top1_accuracy
     1.0
     """

@@ -38,10 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .knowledge import AGE_INPUT, AGE_NODE
+from .checks import Interval, check_parameter
 
 if TYPE_CHECKING:
-    from .diagnosis import Model
+    from .diagnosis import ModelCore
 
 __all__ = ["Question", "binary_entropy", "next_questions"]
 
@@ -95,16 +95,16 @@ def binary_entropy(p: np.ndarray) -> np.ndarray:
     return np.nan_to_num(terms, nan=0.0)
 
 
-def _candidates(model: Model, context: np.ndarray, findings: np.ndarray):
+def _candidates(model: ModelCore, context: np.ndarray, findings: np.ndarray):
     """(id, column kind, column index, answer labels, answer codes) for each unasked item."""
-    kb = model.knowledge
+    encoding = model.encoding
     out = []
     for j, node in enumerate(model.context_nodes):
         if context[0, j] >= 0:
             continue
-        states = kb.context_states[node]
-        item = AGE_INPUT if node == AGE_NODE else node
-        out.append((item, "context", j, tuple(states), tuple(range(len(states)))))
+        states = encoding.states[node]
+        out.append((encoding.item_of(node), "context", j, tuple(states),
+                    tuple(range(len(states)))))
     for j, finding in enumerate(model.findings):
         if findings[0, j] < 0:
             out.append((finding, "finding", j, ("no", "yes"), (0, 1)))
@@ -112,13 +112,13 @@ def _candidates(model: Model, context: np.ndarray, findings: np.ndarray):
 
 
 def next_questions(
-    model: Model, given: Mapping[str, Any], n: int | None = 5
+    model: ModelCore, given: Mapping[str, Any], n: int | None = 5
 ) -> list[Question]:
     """Rank the unasked items by expected information gain about the conditions.
 
     Parameters
     ----------
-    model : Model
+    model : ModelCore
         The model to reason with.
     given : mapping of id to value
         What is known so far (validated here, like :func:`model.diagnose`).
@@ -137,11 +137,9 @@ def next_questions(
     >>> len(best), best[0].expected_gain >= best[1].expected_gain >= best[2].expected_gain
     (3, True)
     """
-    if n is not None and (not isinstance(n, int) or n < 1):
-        raise ValueError(f"The 'n' parameter of next_questions must be a whole number >= 1 "
-                         f"or None; got {n!r} instead.")
+    check_parameter("next_questions", "n", n, Interval(int, 1, None), allow_none=True)
     case = model.vocabulary.validate(given)
-    context, findings = model.encode([case])
+    context, findings = model.encoding.encode([case])
     candidates = _candidates(model, context, findings)
     if not candidates:
         return []

@@ -1,10 +1,10 @@
 """Synthetic vignettes forward-sampled from the network, with their true conditions.
 
-Sampling is ancestral and vectorised: nodes are visited in topological order and
-each node's state is drawn for every case at once from its conditional
-probability table in :meth:`Model.network` (context priors, condition risk tables,
-noisy-OR finding tables), indexed by the parents' sampled states. Then each case
-is turned into what a clinic would record:
+Sampling is ancestral and vectorised: nodes are visited parents first and each
+node's state is drawn for every case at once from its table in
+:class:`~model.network.NetworkTables` (context priors, condition risk tables,
+noisy-OR findings), indexed by the parents' sampled states. Then each case is
+turned into what a clinic would record:
 
 - **Unasked items.** Each finding is asked with probability ``asked``, each context
   item known with probability ``context_known`` (``age_years`` and ``sex`` with
@@ -33,13 +33,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .diagnosis import Model
+from .checks import Interval, check_ids, check_parameter
+from .diagnosis import ModelCore
+from .errors import HeelnetError
 from .knowledge import AGE_INPUT, AGE_NODE
-from .vocabulary import HeelnetError
+from .network import NetworkTables
 
 __all__ = ["Sample", "sample", "simulate"]
 
@@ -84,59 +85,71 @@ def _draw(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
     return np.minimum((u[:, None] >= cumulative).sum(axis=1), probabilities.shape[1] - 1)
 
 
-@dataclass(frozen=True)
-class _Node:
-    """A node's table, flattened: row ``sum(parent_state * stride)`` holds P(states)."""
+def _parents_first(parents: dict[str, tuple[str, ...]]) -> list[str]:
+    """Node names ordered so that every node comes after its parents."""
+    order: list[str] = []
+    placed: set[str] = set()
 
-    name: str
-    parents: tuple[str, ...]
-    strides: np.ndarray
-    table: np.ndarray  # (parent configurations, states)
+    def place(node: str) -> None:
+        if node not in placed:
+            for parent in parents.get(node, ()):
+                place(parent)
+            placed.add(node)
+            order.append(node)
 
-
-def _compile(model: Model) -> list[_Node]:
-    """The network's CPDs in topological order, in the shape :func:`_forward` uses."""
-    net = model.network()
-    nodes = []
-    for name in nx.topological_sort(net):
-        cpd = net.get_cpds(name)
-        parents = tuple(cpd.variables[1:])
-        cards = [int(c) for c in cpd.cardinality[1:]]
-        strides = np.array([int(np.prod(cards[i + 1:])) for i in range(len(cards))], dtype=int)
-        table = cpd.values.reshape(cpd.values.shape[0], -1).T  # parents vary slowest first
-        nodes.append(_Node(name, parents, strides, np.ascontiguousarray(table)))
-    return nodes
+    for node in parents:
+        place(node)
+    return order
 
 
-def _forward(nodes: list[_Node], n: int, rng: np.random.Generator,
-             states: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """Ancestral sample: node -> state index (network state order) for ``n`` cases.
+def draw_truth(tables: NetworkTables, n: int, rng: np.random.Generator
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Ancestral draws of the context and the conditions of ``n`` people.
 
-    Nodes already in ``states`` are kept (so a sample can be extended downwards).
+    Returns ``context`` (n, n_context) state indices and ``truth`` (n, n_conditions)
+    0/1, in the order of ``tables``.
     """
-    states = {} if states is None else dict(states)
-    for node in nodes:
-        if node.name in states:
+    context = np.zeros((n, len(tables.context)), dtype=np.int64)
+    ctx_parents = {x: tuple(tables.context[p] for p in tables.context_parents[j])
+                   for j, x in enumerate(tables.context)}
+    for x in _parents_first(ctx_parents):
+        j = tables.context.index(x)
+        rows = tuple(context[:, p] for p in tables.context_parents[j])
+        probs = tables.context_tables[j][rows] if rows else np.broadcast_to(
+            tables.context_tables[j], (n, len(tables.context_states[j])))
+        context[:, j] = _draw(rng, probs)
+    truth = np.zeros((n, len(tables.conditions)), dtype=np.int8)
+    states = {x: context[:, j] for j, x in enumerate(tables.context)}
+    cond_parents = dict(zip(tables.conditions, tables.condition_parents, strict=True))
+    for c in _parents_first(cond_parents):
+        if c not in cond_parents:  # a context parent, already drawn
             continue
-        row = np.zeros(n, dtype=int)  # a root's table has a single row
-        for parent, stride in zip(node.parents, node.strides, strict=True):
-            row += states[parent] * stride
-        probs = node.table[row]
-        if node.table.shape[1] == 2:
-            states[node.name] = (rng.random(n) < probs[:, 1]).astype(np.int8)
-        else:
-            states[node.name] = _draw(rng, probs)
-    return states
+        i = tables.conditions.index(c)
+        index = tuple(states[p] for p in tables.condition_parents[i])
+        table = tables.condition_tables[i]
+        p_yes = table[index] if index else np.full(n, float(table))
+        truth[:, i] = rng.random(n) < p_yes
+        states[c] = truth[:, i].astype(np.int64)
+    return context, truth
 
 
-def sample(model: Model, n: int, rng: np.random.Generator, *, asked: float = ASKED,
+def draw_findings(tables: NetworkTables, truth: np.ndarray, rng: np.random.Generator
+                  ) -> np.ndarray:
+    """Noisy-OR draws of every finding given the conditions present (n, n_findings) 0/1."""
+    with np.errstate(divide="ignore"):
+        log_keep = np.log(np.maximum(1.0 - tables.link, 1e-300))  # (C, F)
+    absent = (1.0 - tables.leak) * np.exp(truth.astype(float) @ log_keep)
+    return (rng.random(absent.shape) >= absent).astype(np.int8)
+
+
+def sample(model: ModelCore, n: int, rng: np.random.Generator, *, asked: float = ASKED,
            context_known: float = 0.7, demographics_known: float = 0.95,
            require_condition: bool = True, complaint: Iterable[str] | None = None) -> Sample:
     """Draw ``n`` consulting cases (see the module docstring for every step).
 
     Parameters
     ----------
-    model : Model
+    model : ModelCore
     n : int
         Cases to keep.
     rng : numpy.random.Generator
@@ -156,18 +169,16 @@ def sample(model: Model, n: int, rng: np.random.Generator, *, asked: float = ASK
     -------
     Sample
     """
-    for name, value in (("asked", asked), ("context_known", context_known),
-                        ("demographics_known", demographics_known)):
-        if not 0 <= value <= 1:
-            raise HeelnetError(f"'{name}' must be a probability from 0 to 1; got {value}")
+    check_parameter("sample", "n", n, Interval(int, 0, None))
+    check_parameter("sample", "asked", asked, Interval(float, 0, 1, "right"))
+    check_parameter("sample", "context_known", context_known, Interval(float, 0, 1))
+    check_parameter("sample", "demographics_known", demographics_known, Interval(float, 0, 1))
     findings_ids = model.findings
     chosen = [f for f in findings_ids if "pain" in f] if complaint is None else list(complaint)
-    unknown = [f for f in chosen if f not in findings_ids]
-    if unknown or not chosen:
-        raise HeelnetError(f"'complaint' must name findings of the model; got {unknown or chosen}")
-    if asked == 0 and n > 0:
-        raise HeelnetError("'asked' must be above 0: cases are kept only when a complaint "
-                           "finding is reported, so with nothing asked none would ever be")
+    check_ids("sample", "complaint", chosen, findings_ids, "finding")
+    if not chosen:
+        raise HeelnetError("The 'complaint' parameter of sample must name at least one finding; "
+                           "got none.")
     complaint_idx = np.array([findings_ids.index(f) for f in chosen])
     kb = model.knowledge
     parts: list[Sample] = []
@@ -178,21 +189,16 @@ def sample(model: Model, n: int, rng: np.random.Generator, *, asked: float = ASK
             (len(model.conditions), bool))), np.zeros(0, int), np.zeros(0, int))
         return empty
     batch = max(4 * n, 20_000)
-    nodes = _compile(model)
-    upper = [node for node in nodes if node.name not in set(findings_ids)]
+    tables = model.tables
     drawn = 0
     while kept < n:
-        states = _forward(upper, batch, rng)
+        context, truth = draw_truth(tables, batch, rng)
         drawn += batch
-        truth = np.column_stack([states[c] == 1 for c in model.conditions])
         if require_condition:  # findings are drawn only for cases that can be kept
             some = truth.any(axis=1)
-            states = {k: v[some] for k, v in states.items()}
-            truth = truth[some]
+            context, truth = context[some], truth[some]
         size = len(truth)
-        states = _forward(nodes, size, rng, states)
-        true_findings = np.column_stack([states[f] for f in findings_ids]).astype(np.int8)
-        context = np.column_stack([states[c] for c in model.context_nodes]).astype(np.int64)
+        true_findings = draw_findings(tables, truth, rng)
         reported = np.where(rng.random(true_findings.shape) < asked, true_findings, -1)
         reported = reported.astype(np.int8)
         known_p = np.array([demographics_known if c in (AGE_NODE, "sex") else context_known
@@ -211,7 +217,8 @@ def sample(model: Model, n: int, rng: np.random.Generator, *, asked: float = ASK
             keep &= truth.any(axis=1)
         rules = model.triage_rules
         triage = rules.levels_of(rules.fired(reported[keep], truth[keep].astype(float)))
-        parts.append(Sample(context[keep], reported[keep], truth[keep], ages[keep], triage))
+        parts.append(Sample(context[keep], reported[keep], truth[keep].astype(bool), ages[keep],
+                            triage))
         kept += int(keep.sum())
         rate = max(kept, 1) / drawn
         batch = int(min(max(1.2 * (n - kept) / rate, 1000), 2_000_000))
@@ -219,7 +226,7 @@ def sample(model: Model, n: int, rng: np.random.Generator, *, asked: float = ASK
                     for f in ("context", "findings", "truth", "ages", "triage")))
 
 
-def to_frame(model: Model, cases: Sample, prefix: str = "sim") -> pd.DataFrame:
+def to_frame(model: ModelCore, cases: Sample, prefix: str = "sim") -> pd.DataFrame:
     """Write simulated cases in the batch-scoring input format (text, blank = not asked)."""
     kb = model.knowledge
     n = len(cases)
@@ -245,8 +252,7 @@ def to_frame(model: Model, cases: Sample, prefix: str = "sim") -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def simulate(n: int, seed: int = 0, model: Model | None = None, **settings: object
-             ) -> pd.DataFrame:
+def simulate(n: int, model: ModelCore, seed: int = 0, **settings: object) -> pd.DataFrame:
     """Simulate ``n`` consulting cases as a case table for :func:`model.scoring.score`.
 
     Parameters
@@ -255,8 +261,8 @@ def simulate(n: int, seed: int = 0, model: Model | None = None, **settings: obje
         Number of cases.
     seed : int
         Seed of the random generator: the same seed gives the same table.
-    model : Model, optional
-        The bundled model by default.
+    model : ModelCore
+        The model to sample from (:func:`model.simulate` uses the bundled one).
     **settings
         ``asked``, ``context_known``, ``demographics_known``, ``require_condition``,
         ``complaint``: see :func:`sample`.
@@ -270,12 +276,12 @@ def simulate(n: int, seed: int = 0, model: Model | None = None, **settings: obje
 
     Examples
     --------
-    >>> cases = simulate(5, seed=1)
+    >>> from model import Model
+    >>> cases = simulate(5, Model.default(), seed=1)
     >>> len(cases), cases["expected_condition"].ne("").all()
     (5, np.True_)
     """
-    if not isinstance(n, int) or n < 0:
-        raise HeelnetError(f"'n' must be a whole number of cases, 0 or more; got {n!r}")
-    model = model or Model.default()
+    check_parameter("simulate", "n", n, Interval(int, 0, None))
+    check_parameter("simulate", "seed", seed, Interval(int, 0, None))
     rng = np.random.default_rng(seed)
     return to_frame(model, sample(model, n, rng, **settings))  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import pytest
 
@@ -10,14 +11,22 @@ import model
 from model import Diagnosis, diagnose
 
 
-def test_all_is_pinned():
+def test_all_is_exactly_what_the_package_exports():
+    """httpx's test: every public name of the package is in __all__, and nothing else
+    (submodules are namespaces, not exports)."""
+    public = {name for name, value in vars(model).items()
+              if not name.startswith("_") and not inspect.ismodule(value)}
     assert model.__all__ == sorted(model.__all__)
-    assert set(model.__all__) == {
-        "Diagnosis", "HeelnetError", "InvalidValueError", "Model", "PriorsError",
-        "UnknownIdError", "diagnose", "evidence", "network", "parameters", "score",
-    }
-    for name in model.__all__:
-        assert hasattr(model, name)
+    assert set(model.__all__) == public
+
+
+def test_all_is_pinned():
+    assert model.__all__ == [
+        "Diagnosis", "Explanation", "HeelnetError", "InvalidValueError", "Model", "PriorsError",
+        "Question", "Sensitivity", "Summary", "UnknownIdError", "diagnose", "evaluate",
+        "evidence", "explain", "export_network", "network", "next_questions", "parameters",
+        "scale_baseline", "score", "sensitivity", "simulate", "sweep", "widen_age_window",
+    ]
 
 
 def test_contract_example():

@@ -62,6 +62,40 @@ BROKEN = [
      r"triage.csv, line 2: wording is empty"),
     ("likelihoods.csv", "pain,tendon,0.7,", "pain,tendon,0.7,x,y,z,",
      r"likelihoods.csv, line 2: more cells than the header has columns"),
+    ("likelihoods.csv", "lump,tendon", "lump,tendn",
+     r"likelihoods.csv, line 4: unknown condition 'tendn'; did you mean 'tendon'\?"),
+    ("context.csv", "age_band,age_0_17", "age_band,teens",
+     r"context.csv, line 2: age_band states must look like age_8_14; got 'teens'"),
+    ("context.csv", "age_band,age_18_120", "age_band,age_18_99",
+     r"context.csv, line 3: the last age band must end at 120 years"),
+    ("context.csv", "runner,yes,0.3,assumption,toy number,\n", "",
+     r"context.csv: context node 'runner' has no prior rows"),
+    ("context.csv", "sex,female", "sex,male",
+     r"context.csv, line 5: 'sex = male' is given twice"),
+    ("context.csv", "runner,yes", "runer,yes",
+     r"context.csv, line 6: unknown context node 'runer'; did you mean 'runner'\?"),
+    ("conditions.csv", "tear,,,0.05", "tendon,,,0.05",
+     r"conditions.csv, line 5: 'tendon' has a second baseline row"),
+    ("conditions.csv", "tear,tendon,yes", "tear,tear,yes",
+     r"conditions.csv, line 6: 'tear' cannot be its own parent"),
+    ("conditions.csv", "tear,sex,male", "tear,tendon,yes",
+     r"conditions.csv, line 7: risk ratio for 'tendon = yes' given twice"),
+    ("conditions.csv", "tendon,runner", "tendn,runner",
+     r"conditions.csv, line 3: unknown condition 'tendn'; did you mean 'tendon'\?"),
+    ("leaks.csv", "lump,0.01", "pain,0.01",
+     r"leaks.csv, line 3: 'pain' has a second leak row"),
+    ("leaks.csv", "lump,0.01", "lumpy,0.01",
+     r"leaks.csv, line 3: unknown finding 'lumpy'; did you mean 'lump'\?"),
+    ("triage.csv", "tear_likely,emergency,,tear", "tear_likely,emergency,,teer",
+     r"triage.csv, line 2: unknown condition 'teer'; did you mean 'tear'\?"),
+    ("triage.csv", "see_doctor,pain&lump,,,", "see_doctor,,,,",
+     r"triage.csv, line 3: a rule needs findings, a condition, or both"),
+    ("vocabulary.csv", "finding,lump", "symptom,lump",
+     r"vocabulary.csv, line 6: kind must be one of context, finding, condition, triage; got 'symptom'"),
+    ("vocabulary.csv", "finding,lump", "finding,pain",
+     r"vocabulary: id 'pain' is listed twice"),
+    ("vocabulary.csv", "kind,id,type,values,meaning", "kind,id,type,meaning",
+     r"vocabulary.csv: missing column\(s\) \['values'\]"),
 ]
 
 
@@ -82,6 +116,19 @@ def test_missing_column_is_named(toy_copy):
     edit(toy_copy, "leaks.csv", "source_kind", "kind_of_source")
     with pytest.raises(PriorsError, match=r"leaks.csv: missing column\(s\) source_kind"):
         load_priors(toy_copy)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda t: t.assign(table=t.table.replace("leak", "leakage")),
+     r"parameters table, row \d+ .*: table must be one of .*; got 'leakage'"),
+    (lambda t: t.drop(columns="source_kind"), r"parameters table: missing column\(s\) source_kind"),
+    (lambda t: t.assign(parent=t.parent.where(t.table != "condition_prior", "sex")),
+     r"a condition_prior row has no parent; use table 'risk_ratio' for a row with a parent"),
+    (lambda t: t.to_dict(), r"expected the DataFrame from parameters\(\); got dict"),
+])
+def test_broken_parameters_table_is_named(toy_model, change, message):
+    with pytest.raises(PriorsError, match=message):
+        Model.from_parameters(change(toy_model.parameters()), toy_model.vocabulary)
 
 
 def test_every_number_in_the_toy_is_in_parameters(toy_model):

@@ -8,7 +8,7 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, log_loss, top_k_accuracy_score
 
-from model.metrics import Metrics, evaluate, expected_calibration_error, reliability_bins
+from model.metrics import Metrics, expected_calibration_error, reliability_bins, summarise
 
 CONDITIONS = ("a", "b", "c", "d")
 LEVELS = ("emergency", "see_doctor", "self_care")
@@ -36,7 +36,7 @@ def tiny() -> pd.DataFrame:
 
 @pytest.fixture()
 def summary():
-    return evaluate(tiny(), CONDITIONS, LEVELS)
+    return summarise(tiny(), CONDITIONS, LEVELS)
 
 
 def test_accuracy_by_hand(summary):
@@ -110,13 +110,13 @@ def test_top_k_agrees_with_scikit_learn():
         frame[f"top{k + 1}"] = names[order[:, k]]
     for j, c in enumerate(CONDITIONS):
         frame[f"p_{c}"] = probs[:, j]
-    summary = evaluate(frame, CONDITIONS, LEVELS)
+    summary = summarise(frame, CONDITIONS, LEVELS)
     assert summary.top1 == top_k_accuracy_score(expected, probs, k=1, normalize=False)
     assert summary.top3 == top_k_accuracy_score(expected, probs, k=3, normalize=False)
 
 
 def test_chunks_add_up_to_the_whole():
-    whole = evaluate(tiny(), CONDITIONS, LEVELS)
+    whole = summarise(tiny(), CONDITIONS, LEVELS)
     metrics = Metrics(CONDITIONS, LEVELS)
     for start in range(0, 5, 2):
         metrics.update(tiny().iloc[start:start + 2])

@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from pgmpy.inference import VariableElimination
 
-from model import HeelnetError, Model
+from model import HeelnetError, Model, UnknownIdError, score, simulate
 from model.cli import main
-from model.scoring import score
-from model.simulate import _compile, _forward, sample, simulate
+from model.simulate import draw_findings, draw_truth, sample
 
 Z = 4.0  # |z| bound: with ~20 conditions and 10 bins, a false alarm has odds < 1 in 500
 
@@ -70,15 +69,25 @@ def test_without_condition_some_cases_have_none(toy_model):
 
 
 def test_bad_settings(toy_model):
-    with pytest.raises(HeelnetError, match=r"'asked' must be a probability from 0 to 1; got 1.5"):
+    with pytest.raises(HeelnetError, match=r"The 'asked' parameter of sample must be a number in the range \(0, 1\]; got 1.5"):
         simulate(5, model=toy_model, asked=1.5)
-    with pytest.raises(HeelnetError, match=r"'complaint' must name findings of the model; got \['ache'\]"):
+    with pytest.raises(HeelnetError, match=r"The 'asked' parameter of sample .*; got 0"):
+        simulate(5, model=toy_model, asked=0)
+    with pytest.raises(UnknownIdError, match=r"The 'complaint' parameter of sample names an unknown finding 'ache'"):
         simulate(5, model=toy_model, complaint=["ache"])
+    with pytest.raises(HeelnetError, match=r"The 'seed' parameter of simulate must be a whole number in the range \[0, inf\); got -1"):
+        simulate(5, seed=-1, model=toy_model)
 
 
 def test_forward_sampler_matches_the_network_marginals(toy_model):
     n = 200_000
-    states = _forward(_compile(toy_model), n, np.random.default_rng(2))
+    rng = np.random.default_rng(2)
+    tables = toy_model.tables
+    context, truth = draw_truth(tables, n, rng)
+    findings = draw_findings(tables, truth, rng)
+    states = {"runner": context[:, tables.context.index("runner")]}
+    states |= {c: truth[:, i] for i, c in enumerate(tables.conditions)}
+    states |= {f: findings[:, j] for j, f in enumerate(tables.findings)}
     ve = VariableElimination(toy_model.network())
     for node in ("runner", "tendon", "tear", "pain", "lump"):
         p = ve.query([node], show_progress=False).values[1]

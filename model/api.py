@@ -1,0 +1,248 @@
+"""The public surface: :class:`Model` and :class:`Diagnosis` with every tool at hand,
+and the module-level functions that use the bundled model.
+
+The core (:mod:`model.diagnosis`) knows nothing of the tools built on it;
+this module sits above both. :class:`Model` is the core model plus the tools as
+methods (explain, next questions, sensitivity, scoring, export), and
+:class:`Diagnosis` the core result plus :meth:`Diagnosis.explain` and
+:meth:`Diagnosis.next_questions`. The functions (:func:`diagnose`,
+:func:`score`, ...) fill in ``Model.default()`` and delegate, as httpx's
+top-level functions delegate to a client.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from . import diagnosis
+from .explain import Explanation, explain
+from .metrics import Summary, summarise
+from .questions import Question, next_questions
+from .scoring import CHUNK_SIZE
+from .scoring import score as _score
+from .sensitivity import Sensitivity
+from .sensitivity import sensitivity as _sensitivity
+from .simulate import simulate as _simulate
+
+if TYPE_CHECKING:
+    from pgmpy.models import DiscreteBayesianNetwork
+
+__all__ = [
+    "Diagnosis",
+    "Model",
+    "diagnose",
+    "evaluate",
+    "evidence",
+    "export_network",
+    "network",
+    "parameters",
+    "score",
+    "sensitivity",
+    "simulate",
+    "sweep",
+]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Diagnosis(diagnosis.Diagnosis):
+    """The result of :func:`diagnose`: probabilities, never a verdict.
+
+    Attributes
+    ----------
+    ranked : tuple of (condition_id, probability)
+        All conditions, most probable first.
+    probabilities : dict
+        P(condition present | findings) for every condition.
+    triage : str
+        ``"emergency"``, ``"see_doctor"`` or ``"self_care"``.
+    red_flags : tuple of str
+        The warning signs that drove the triage, in words, most urgent first.
+    findings : dict
+        What was given, after validation (not-asked items dropped).
+    model : Model
+        The model that made it.
+    """
+
+    def explain(self, conditions: Sequence[str] | None = None, **options: Any) -> Explanation:
+        """Which given findings raised or lowered each top condition, and by how much.
+
+        The contributions add up exactly to the change of log-odds from the
+        context-only prior to this posterior; see :func:`model.explain`.
+        """
+        return explain(self.model, self.findings, conditions, **options)
+
+    def next_questions(self, n: int | None = 5) -> list[Question]:
+        """The unasked items ranked by expected information gain about the conditions;
+        see :func:`model.next_questions`."""
+        return next_questions(self.model, self.findings, n)
+
+    def _repr_html_(self) -> str:
+        why = self.explain()._repr_html_() if self.findings else ""
+        return diagnosis.Diagnosis._repr_html_(self).replace("<small>", f"{why}<small>", 1)
+
+
+class Model(diagnosis.ModelCore):
+    """A knowledge base with its network, exact inference, triage and research tools.
+
+    Build one with :meth:`default` (the bundled ``priors/``), :meth:`from_directory`
+    or :meth:`from_parameters` (an edited :meth:`parameters` table).
+
+    Examples
+    --------
+    >>> from model import Model, parameters
+    >>> table = parameters()
+    >>> row = (table.table == "condition_prior") & (table.node == "gout")
+    >>> table.loc[row, "value"] *= 2
+    >>> edited = Model.from_parameters(table)
+    >>> edited.knowledge.baselines["gout"] == 2 * Model.default().knowledge.baselines["gout"]
+    True
+    """
+
+    _result = Diagnosis
+
+    def diagnose(self, findings: Mapping[str, Any]) -> Diagnosis:
+        """Rank the conditions and triage one case; see :func:`model.diagnose`."""
+        return super().diagnose(findings)  # type: ignore[return-value]
+
+    def explain(self, findings: Mapping[str, Any], conditions: Sequence[str] | None = None,
+                **options: Any) -> Explanation:
+        """What each given finding did to each condition's odds; see :func:`model.explain`."""
+        return explain(self, findings, conditions, **options)
+
+    def next_questions(self, findings: Mapping[str, Any], n: int | None = 5) -> list[Question]:
+        """Unasked items by expected information gain; see :func:`model.next_questions`."""
+        return next_questions(self, findings, n)
+
+    def sensitivity(self, findings: Mapping[str, Any], **options: Any) -> Sensitivity:
+        """How each posterior moves when each number moves; see :func:`model.sensitivity`."""
+        return _sensitivity(self, findings, **options)
+
+    def score(self, cases: pd.DataFrame, **options: Any) -> pd.DataFrame:
+        """Score a table of cases with this model; see :func:`model.score`."""
+        return _score(cases, self, **options)
+
+    def simulate(self, n: int, seed: int = 0, **settings: Any) -> pd.DataFrame:
+        """Synthetic consulting cases sampled from this model; see :func:`model.simulate`."""
+        return _simulate(n, self, seed, **settings)
+
+    def export(self, fmt: str, path: str | os.PathLike[str]) -> Path:
+        """Write the network as ``bif``, ``xmlbif`` or ``xdsl``; see
+        :func:`model.export_network`."""
+        from .export import export_network as write
+
+        return write(self, fmt, path)
+
+
+# ----------------------------------------------------------------------------- functions
+
+
+def diagnose(findings: Mapping[str, Any]) -> Diagnosis:
+    """Rank the conditions and triage one case with the bundled model.
+
+    Parameters
+    ----------
+    findings : mapping of id to value
+        Context items and findings from ``priors/vocabulary.csv``. Booleans take
+        True/False, 1/0, yes/no, true/false; ``age_years`` a whole number 0-120;
+        ``sex`` ``"female"`` or ``"male"``. A missing or blank item is not asked
+        (marginalised), never read as absent.
+
+    Returns
+    -------
+    Diagnosis
+        ``ranked``, ``probabilities``, ``triage`` and ``red_flags``.
+
+    Raises
+    ------
+    UnknownIdError
+        For a name not in the vocabulary, with the closest valid ids.
+    InvalidValueError
+        For a value a variable cannot take, saying what is accepted.
+
+    Examples
+    --------
+    >>> result = diagnose({"age_years": 35, "sex": "male", "pop_or_snap": True,
+    ...                    "palpable_gap": True, "weak_push_off": True})
+    >>> result.ranked[0][0], result.triage
+    ('achilles_rupture', 'emergency')
+    >>> result.red_flags[0]
+    'A gap in the Achilles tendon suggests a rupture: get seen today'
+    """
+    return Model.default().diagnose(findings)
+
+
+def network() -> DiscreteBayesianNetwork:
+    """The pgmpy ``DiscreteBayesianNetwork`` behind :func:`diagnose` (a fresh copy)."""
+    return Model.default().network()
+
+
+def evidence(findings: Mapping[str, Any]) -> dict[str, str]:
+    """The pgmpy evidence dict :func:`diagnose` conditions on, e.g. ``{'age_band': ...}``."""
+    return Model.default().evidence(findings)
+
+
+def parameters() -> pd.DataFrame:
+    """Every number in the model, one row each, with ``source_kind`` and ``source``."""
+    return Model.default().parameters()
+
+
+def score(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,
+          keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE) -> pd.DataFrame:
+    """Score a table of cases: ranked posteriors and triage, one output row per case.
+
+    See :func:`model.scoring.score` for the columns; ``model`` is the bundled one by
+    default.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = score(pd.DataFrame({"age_years": [11], "heel_squeeze_tender": ["yes"]}))
+    >>> out.loc[0, "top1"]
+    'severs_disease'
+    """
+    return _score(cases, model or Model.default(), keep=keep, chunk_size=chunk_size)
+
+
+def evaluate(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,
+             keep: Iterable[str] = ()) -> Summary:
+    """Score cases that carry ``expected_condition`` / ``expected_triage`` and summarise:
+    top-1/top-3 accuracy, triage agreement, under- and over-triage, calibration."""
+    model = model or Model.default()
+    return summarise(_score(cases, model, keep=keep), model.conditions, model.triage_rules.levels)
+
+
+def simulate(n: int, seed: int = 0, model: diagnosis.ModelCore | None = None,
+             **settings: Any) -> pd.DataFrame:
+    """Synthetic consulting cases sampled from the network; see :func:`model.simulate.simulate`."""
+    return _simulate(n, model or Model.default(), seed, **settings)
+
+
+def sensitivity(model: diagnosis.ModelCore, findings: Mapping[str, Any],
+                **options: Any) -> Sensitivity:
+    """How each posterior of one case moves when each number moves; see
+    :func:`model.sensitivity.sensitivity`."""
+    return _sensitivity(model, findings, **options)
+
+
+def sweep(model: diagnosis.ModelCore, cases: pd.DataFrame,
+          edit: Callable[[pd.DataFrame, Any], pd.DataFrame],
+          values: Iterable[Hashable]) -> pd.DataFrame:
+    """Accuracy and triage of ``cases`` under a series of edits of the parameter table;
+    see :func:`model.sensitivity.sweep`."""
+    from .sweeps import sweep as run
+
+    return run(model, cases, edit, values)
+
+
+def export_network(model: diagnosis.ModelCore, fmt: str, path: str | os.PathLike[str]) -> Path:
+    """Write ``model``'s network as ``bif``, ``xmlbif`` or ``xdsl``; see
+    :func:`model.export.export_network`."""
+    from .export import export_network as write
+
+    return write(model, fmt, path)
