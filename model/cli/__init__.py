@@ -1,0 +1,80 @@
+"""The command line: ``python -m model [COMMAND]``.
+
+``python -m model`` with no command scores the bundled case files and prints a
+short summary of each. Each command lives in a module of its own in this
+package, with ``add(commands, common)`` to declare its arguments and
+``run(args)`` to carry it out. A problem with a whole file (unknown column,
+missing file, unwritable output) is one line on stderr, ``error: ...``, and a
+non-zero exit status; a problem with one row goes to that row's ``error`` column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..errors import HeelnetError
+from . import bundled, diagnose, export, score, simulate
+from .common import DISCLAIMER, PROG
+
+__all__ = ["main"]
+
+#: The commands, in the order ``--help`` lists them.
+COMMANDS = (score, simulate, diagnose, export)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a command's own --priors must not reset one given before the command
+    common.add_argument("--priors", metavar="DIR", default=argparse.SUPPRESS,
+                        help="use the knowledge base in DIR (laid out like priors/) "
+                             "instead of the bundled one")
+    parser = argparse.ArgumentParser(
+        prog=PROG, parents=[common],
+        description="heelnet: a Bayesian network for pain at the back of the heel and ankle. "
+                    "With no command, score the bundled case files and summarise them. "
+                    + DISCLAIMER,
+    )
+    parser.add_argument("--report", metavar="DIR",
+                        help="also write report.md and PNG figures to DIR (with no command, "
+                             "for the bundled files; or give it after 'score')")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        command.add(commands, common)
+    return parser
+
+
+def _os_message(error: OSError) -> str:
+    if error.filename and error.strerror:
+        return f"{error.strerror}: '{error.filename}'"
+    return str(error)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 when all went well).
+
+    Examples
+    --------
+    >>> main(["diagnose", "age_years=11", "jumping_sport=yes", "pain_heel_back=yes",
+    ...       "heel_squeeze_tender=yes", "--top", "1"])  # doctest: +ELLIPSIS
+    severs_disease ...
+    0
+    """
+    args = _parser().parse_args(argv)
+    try:
+        if args.report and args.command not in (None, "score"):
+            raise HeelnetError(f"--report goes with 'score' or no command, not '{args.command}'")
+        for command in COMMANDS:
+            if args.command == command.NAME:
+                return command.run(args)
+        return bundled.run(args)
+    except HeelnetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: {_os_message(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted (no output was written)", file=sys.stderr)
+        return 130

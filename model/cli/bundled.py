@@ -1,0 +1,45 @@
+"""No command: score the bundled case files and print a short summary of each."""
+
+from __future__ import annotations
+
+import argparse
+from importlib import resources
+
+from ..metrics import Metrics, Summary
+from .common import DISCLAIMER, PROG, model_of
+
+__all__ = ["run"]
+
+BUNDLED = (
+    ("text_vignettes.csv", "Seed-text vignettes (face validity)"),
+    ("simulated_vignettes.csv", "Simulated cases (from the model itself)"),
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score the bundled case files and print a summary of each."""
+    from ..scoring import iter_scored
+
+    model = model_of(args)
+    data = resources.files("model.data")
+    sections: dict[str, Summary] = {}
+    for name, title in BUNDLED:
+        entry = data / name
+        if not entry.is_file():
+            print(f"{title}: model/data/{name} is not there yet; skipped\n")
+            continue
+        metrics = Metrics(model.conditions, model.triage_rules.levels)
+        with resources.as_file(entry) as path:
+            _, chunks = iter_scored(path, model)
+            for chunk in chunks:
+                metrics.update(chunk)
+        sections[f"{title}, {name}"] = summary = metrics.summary()
+        print(summary.short(f"{title}, {name}"))
+        print()
+    print(f"{DISCLAIMER}\nScore your own file: {PROG} score IN.csv -o OUT.csv "
+          f"(--report DIR for figures); one case: {PROG} diagnose pain_heel_back=yes ...")
+    if args.report:
+        from ..report import write_report
+
+        print(f"report: {write_report(args.report, sections)}")
+    return 0

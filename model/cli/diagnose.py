@@ -1,0 +1,46 @@
+"""``diagnose ID=VALUE ...``: one case, ranked conditions and triage."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import HeelnetError
+from .common import DISCLAIMER, PROG, model_of
+
+__all__ = ["NAME", "add", "run"]
+
+NAME = "diagnose"
+
+
+def add(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Declare the command and its arguments."""
+    diagnose = commands.add_parser(
+        "diagnose", parents=[common], help="rank the conditions for one case",
+        description="Rank the conditions and triage one case, e.g. "
+                    f"{PROG} diagnose age_years=41 pain_heel_back=yes swelling=no")
+    diagnose.add_argument("items", nargs="*", metavar="ID=VALUE")
+    diagnose.add_argument("--top", type=int, default=5, help="conditions to show (default 5)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Rank the conditions for one case."""
+    if args.top < 1:
+        raise HeelnetError(f"--top must be a whole number of at least 1; got {args.top}")
+    findings = {}
+    for item in args.items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise HeelnetError(f"give each item as ID=VALUE, such as pain_heel_back=yes; "
+                               f"got '{item}'")
+        if name.strip() in findings:
+            raise HeelnetError(f"'{name.strip()}' is given twice; give each item once")
+        findings[name.strip()] = value
+    result = model_of(args).diagnose(findings)
+    width = max(len(c) for c, _ in result.ranked[:args.top])
+    for condition, p in result.ranked[:args.top]:
+        print(f"{condition:<{width}}  {p:6.1%}  {'#' * round(40 * p)}")
+    print(f"\ntriage: {result.triage}")
+    for flag in result.red_flags:
+        print(f"  - {flag}")
+    print(f"\n{DISCLAIMER} Probabilities, not a diagnosis.")
+    return 0
