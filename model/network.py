@@ -118,13 +118,27 @@ class NetworkTables:
         return net
 
 
-def _condition_table(kb: KnowledgeBase, condition: str) -> np.ndarray:
-    """P(condition = yes | parents): the baseline times one risk-ratio vector per parent."""
-    table = np.array(kb.baselines[condition])
-    for parent, ratios in kb.risk_ratios[condition].items():
-        vector = np.array([ratios.get(s, 1.0) for s in kb.states(parent)])
+def _risk_table(kb: KnowledgeBase, baseline: float,
+                ratios: dict[str, dict[str, float]]) -> np.ndarray:
+    """P(yes | parents): the baseline times one risk-ratio vector per parent (one axis each)."""
+    table = np.array(baseline)
+    for parent, by_state in ratios.items():
+        vector = np.array([by_state.get(s, 1.0) for s in kb.states(parent)])
         table = np.multiply.outer(table, vector)
     return table
+
+
+def _condition_table(kb: KnowledgeBase, condition: str) -> np.ndarray:
+    return _risk_table(kb, kb.baselines[condition], kb.risk_ratios[condition])
+
+
+def _context_table(kb: KnowledgeBase, node: str, states: tuple[str, ...]) -> np.ndarray:
+    """P(node | parents): axes (*parents, states); a plain distribution without parents."""
+    ratios = kb.context_risk_ratios.get(node)
+    if not ratios:
+        return np.array([kb.context_priors[node][s] for s in states])
+    yes = _risk_table(kb, kb.context_priors[node]["yes"], ratios)
+    return np.stack([1.0 - yes, yes], axis=-1)
 
 
 def build(kb: KnowledgeBase, encoding: Encoding | None = None) -> NetworkTables:
@@ -138,8 +152,10 @@ def build(kb: KnowledgeBase, encoding: Encoding | None = None) -> NetworkTables:
     'haglund_deformity'
     """
     enc = encoding or Encoding.of(kb)
-    context_tables = tuple(
-        np.array([kb.context_priors[node][s] for s in enc.states[node]]) for node in enc.context
+    context_tables = tuple(_context_table(kb, node, enc.states[node]) for node in enc.context)
+    context_parents = tuple(
+        tuple(enc.context.index(p) for p in kb.context_risk_ratios.get(node, {}))
+        for node in enc.context
     )
     link = np.zeros((len(enc.conditions), len(enc.findings)))
     for f, finding in enumerate(enc.findings):
@@ -148,7 +164,7 @@ def build(kb: KnowledgeBase, encoding: Encoding | None = None) -> NetworkTables:
     return NetworkTables(
         context=enc.context,
         context_states=tuple(enc.states[node] for node in enc.context),
-        context_parents=tuple(() for _ in enc.context),
+        context_parents=context_parents,
         context_tables=context_tables,
         conditions=enc.conditions,
         condition_parents=tuple(kb.condition_parents(c) for c in enc.conditions),
@@ -167,8 +183,8 @@ def rebuild(tables: NetworkTables, kb: KnowledgeBase, node: str) -> NetworkTable
     """
     if node in tables.context:
         j = tables.context.index(node)
-        prior = np.array([kb.context_priors[node][s] for s in tables.context_states[j]])
-        context_tables = (*tables.context_tables[:j], prior, *tables.context_tables[j + 1:])
+        table = _context_table(kb, node, tables.context_states[j])
+        context_tables = (*tables.context_tables[:j], table, *tables.context_tables[j + 1:])
         return replace(tables, context_tables=context_tables)
     if node in tables.conditions:
         i = tables.conditions.index(node)

@@ -59,10 +59,11 @@ __all__ = [
 ]
 
 #: tables of parameters() that are numbers in the network (triage thresholds are not)
-NETWORK_TABLES = ("context_prior", "condition_prior", "risk_ratio", "likelihood", "leak")
+NETWORK_TABLES = ("context_prior", "context_risk_ratio", "condition_prior", "risk_ratio",
+                  "likelihood", "leak")
 _COLUMNS = (
-    "parameter", "table", "node", "parent", "parent_state", "state", "value", "low", "high",
-    "condition",
+    "parameter", "table", "node", "parent", "parent_state", "state", "value", "value_low",
+    "value_high", "condition",
     "posterior", "posterior_low", "posterior_high", "swing", "derivative",
 )
 
@@ -83,8 +84,8 @@ class Sensitivity:
     table : DataFrame
         One row per (number, condition): ``parameter`` (in words), ``table``,
         ``node``, ``parent``, ``parent_state``, ``state``, ``value`` and the moved values
-        ``low`` and
-        ``high``; ``posterior`` and ``posterior_low`` / ``posterior_high`` at the moved
+        ``value_low`` and
+        ``value_high``; ``posterior`` and ``posterior_low`` / ``posterior_high`` at the moved
         values; ``swing`` = posterior_high − posterior_low; ``derivative`` = exact
         d posterior / d value (NaN for numbers equal to 0, which are not moved).
     """
@@ -145,6 +146,7 @@ def _label(rec: Mapping[str, Any]) -> str:
         "context_prior": f"P({node} = {state})",
         "condition_prior": f"baseline P({node})",
         "risk_ratio": f"risk ratio of {node} for {parent} = {rec['parent_state']}",
+        "context_risk_ratio": f"risk ratio of {node} for {parent} = {rec['parent_state']}",
         "likelihood": f"P({node} | {parent})",
         "leak": f"leak of {node}",
     }[table]
@@ -153,13 +155,16 @@ def _label(rec: Mapping[str, Any]) -> str:
 def _upper(kb: KnowledgeBase, rec: Mapping[str, Any]) -> float:
     """The largest value the loader accepts for this number, others fixed."""
     table, node = rec["table"], rec["node"]
-    if table in ("context_prior", "likelihood", "leak"):
+    if table in ("likelihood", "leak") or (
+            table == "context_prior" and node not in kb.context_risk_ratios):
         return 1.0
-    ratios = kb.risk_ratios[node]
-    if table == "condition_prior":
+    context = table in ("context_prior", "context_risk_ratio")
+    ratios = kb.context_risk_ratios[node] if context else kb.risk_ratios[node]
+    if table in ("context_prior", "condition_prior"):
         return 1.0 / math.prod(max([1.0, *r.values()]) for r in ratios.values())
     others = math.prod(max([1.0, *r.values()]) for p, r in ratios.items() if p != rec["parent"])
-    return 1.0 / (kb.baselines[node] * others)
+    base = kb.context_priors[node]["yes"] if context else kb.baselines[node]
+    return 1.0 / (base * others)
 
 
 def _edited(kb: KnowledgeBase, rec: Mapping[str, Any], value: float) -> KnowledgeBase:
@@ -177,10 +182,11 @@ def _edited(kb: KnowledgeBase, rec: Mapping[str, Any], value: float) -> Knowledg
         change["context_priors"] = {**kb.context_priors, node: dist}
     elif table == "condition_prior":
         change["baselines"] = {**kb.baselines, node: value}
-    elif table == "risk_ratio":
-        by_parent = dict(kb.risk_ratios[node])
+    elif table in ("risk_ratio", "context_risk_ratio"):
+        field = "risk_ratios" if table == "risk_ratio" else "context_risk_ratios"
+        by_parent = dict(getattr(kb, field)[node])
         by_parent[parent] = {**by_parent[parent], rec["parent_state"]: value}
-        change["risk_ratios"] = {**kb.risk_ratios, node: by_parent}
+        change[field] = {**getattr(kb, field), node: by_parent}
     elif table == "likelihood":
         change["links"] = {**kb.links, node: {**kb.links[node], parent: value}}
     else:
@@ -270,7 +276,7 @@ def sensitivity(
                 "parameter": label, "table": rec["table"], "node": rec["node"],
                 "parent": rec["parent"], "parent_state": rec["parent_state"],
                 "state": rec["state"], "value": value,
-                "low": value - delta, "high": value + delta, "condition": cond,
+                "value_low": value - delta, "value_high": value + delta, "condition": cond,
                 "posterior": f0[k], "posterior_low": lo[k], "posterior_high": hi[k],
                 "swing": hi[k] - lo[k], "derivative": deriv[k],
             })

@@ -160,3 +160,41 @@ def test_edited_table_error_names_the_row(toy_model):
     table.loc[11, "value"] = 2.0
     with pytest.raises(PriorsError, match=r"parameters table, row 11 \(from .*likelihoods.csv, line 2\): P\(pain \| tendon\) must be from 0 to 1"):
         Model.from_parameters(table, toy_model.vocabulary)
+
+
+def with_context_risks(folder: Path, rows: str) -> None:
+    """Append rows to the toy context.csv, which gains parent columns."""
+    path = folder / "context.csv"
+    lines = path.read_text().splitlines()
+    header = lines[0].replace("node,state,", "node,state,parent,parent_state,")
+    body = [f"{b.split(',')[0]},{b.split(',')[1]},,,{','.join(b.split(',')[2:])}" for b in lines[1:]]
+    path.write_text("\n".join([header, *body, *rows.strip().splitlines()]) + "\n")
+
+
+def test_context_may_depend_on_other_context(toy_copy):
+    with_context_risks(toy_copy, "runner,yes,age_band,age_0_17,2,assumption,toy number,\n"
+                                 "runner,yes,sex,male,1.5,assumption,toy number,")
+    kb = load_priors(toy_copy)
+    assert kb.context_risk_ratios == {"runner": {"age_band": {"age_0_17": 2.0}, "sex": {"male": 1.5}}}
+    table = kb.parameters()
+    rows = table[table.table == "context_risk_ratio"]
+    assert list(rows.parent) == ["age_band", "sex"] and list(rows.parent_state) == ["age_0_17", "male"]
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ("sex,female,age_band,age_0_17,2,assumption,toy,",
+     r"only a yes/no context node can have risk ratios, on its 'yes' state; got 'sex = female'"),
+    ("runner,yes,age_bnd,age_0_17,2,assumption,toy,",
+     r"unknown parent context node 'age_bnd'; did you mean 'age_band'\?"),
+    ("runner,yes,age_band,age_0_9,2,assumption,toy,",
+     r"state of 'age_band' must be one of age_0_17, age_18_120; got 'age_0_9'"),
+    ("runner,yes,sex,male,4,assumption,toy,",
+     r"P\(runner = yes\) reaches 1.2 > 1 for its riskiest combination of parent states"),
+    ("runner,yes,runner,yes,2,assumption,toy,", r"'runner' cannot be its own parent"),
+    ("runner,yes,sex,male,2,assumption,toy,\nrunner,yes,sex,male,3,assumption,toy,",
+     r"risk ratio for 'sex = male' given twice"),
+])
+def test_broken_context_risks_are_named(toy_copy, rows, message):
+    with_context_risks(toy_copy, rows)
+    with pytest.raises(PriorsError, match=message):
+        load_priors(toy_copy)

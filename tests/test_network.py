@@ -108,3 +108,28 @@ def test_network_is_a_copy(model):
 def test_evidence_maps_inputs_to_states():
     ev = evidence({"age_years": 41, "sex": "male", "pain_heel_back": True, "fever": "no", "swelling": None})
     assert ev == {"age_band": "age_25_44", "sex": "male", "pain_heel_back": "yes", "fever": "no"}
+
+
+def test_context_that_depends_on_context_agrees_with_variable_elimination(toy_copy):
+    """Running depends on age and sex: the engine sums them as strata, pgmpy as usual."""
+    from pgmpy.inference import VariableElimination
+
+    from model import Model
+    from tests.test_knowledge import with_context_risks
+
+    with_context_risks(toy_copy, "runner,yes,age_band,age_0_17,2,assumption,toy number,\n"
+                                 "runner,yes,sex,male,1.5,assumption,toy number,")
+    model = Model.from_directory(toy_copy)
+    assert model.engine.structure.strata == (0, 1)
+    net = model.network()
+    assert net.has_edge("age_band", "runner") and net.has_edge("sex", "runner")
+    ve = VariableElimination(net)
+    for case in CASES:
+        given = model.vocabulary.validate(
+            {("age_years" if k == "age" else k): (12 if v == "age_0_17" else 40 if v == "age_18_120" else v)
+             for k, v in case.items()})
+        got = model.posteriors([given])[0]
+        q = ve.query(list(model.conditions), evidence=model.encoding.evidence(given), joint=False,
+                     show_progress=False)
+        want = [q[c].values[q[c].state_names[c].index("yes")] for c in model.conditions]
+        np.testing.assert_allclose(got, want, atol=1e-12)

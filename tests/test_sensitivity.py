@@ -54,12 +54,12 @@ def test_closed_form_posteriors_and_derivatives(one_link):
         row = s.loc[table]
         assert row.posterior == pytest.approx(posterior(), abs=1e-12)
         assert row.derivative == pytest.approx(derivative, rel=1e-9)
-        assert row.posterior_low == pytest.approx(posterior(**{moved[table]: row.low}), abs=1e-12)
-        assert row.posterior_high == pytest.approx(posterior(**{moved[table]: row.high}), abs=1e-12)
-        assert row.low == pytest.approx(0.9 * row.value) and row.high == pytest.approx(1.1 * row.value)
+        assert row.posterior_low == pytest.approx(posterior(**{moved[table]: row.value_low}), abs=1e-12)
+        assert row.posterior_high == pytest.approx(posterior(**{moved[table]: row.value_high}), abs=1e-12)
+        assert row.value_low == pytest.approx(0.9 * row.value) and row.value_high == pytest.approx(1.1 * row.value)
     # a prior of 1 for the only age band cannot move
     age = s.loc["context_prior"]
-    assert age.low == age.high == 1.0 and np.isnan(age.derivative)
+    assert age.value_low == age.value_high == 1.0 and np.isnan(age.derivative)
 
 
 def test_derivative_agrees_with_a_small_central_difference(toy_model):
@@ -68,7 +68,7 @@ def test_derivative_agrees_with_a_small_central_difference(toy_model):
     fine = sensitivity(toy_model, case, step=1e-5).table
     # A difference over a step h carries rounding of about eps / h: h is down to 1e-7 here
     # (1e-5 of a leak of 0.01), so absolute agreement is only meaningful to ~1e-8.
-    np.testing.assert_allclose(coarse.derivative, fine.swing / (fine.high - fine.low),
+    np.testing.assert_allclose(coarse.derivative, fine.swing / (fine.value_high - fine.value_low),
                                rtol=1e-5, atol=1e-8)
     np.testing.assert_allclose(coarse.derivative, fine.derivative, rtol=1e-6, atol=1e-8)
 
@@ -92,7 +92,7 @@ def test_every_moved_number_matches_a_model_built_from_the_edited_table(toy_mode
     s = sensitivity(toy_model, case).table
     validated = [toy_model.vocabulary.validate(case)]
     for row in s.drop_duplicates("parameter").itertuples():
-        for value, column in ((row.low, "posterior_low"), (row.high, "posterior_high")):
+        for value, column in ((row.value_low, "posterior_low"), (row.value_high, "posterior_high")):
             rebuilt = Model.from_parameters(edited_table(toy_model, row, value),
                                             vocabulary=toy_model.vocabulary)
             expected = rebuilt.posteriors(validated)[0]
@@ -104,9 +104,9 @@ def test_step_is_clipped_inside_the_allowed_range(toy_model):
     s = sensitivity(toy_model, {"pain": True}, step=0.5).table
     rr = s[(s.table == "risk_ratio") & (s.parent == "runner")].iloc[0]
     # baseline 0.1 x RR 3 x max(age RR 0.5, 1) reaches 1 at RR 10: step 0.5 (1.5) fits
-    assert rr.high == pytest.approx(4.5)
+    assert rr.value_high == pytest.approx(4.5)
     leak = s[(s.table == "likelihood") & (s.node == "pain") & (s.parent == "tear")].iloc[0]
-    assert leak.high == pytest.approx(0.95) and leak.low == pytest.approx(0.85)
+    assert leak.value_high == pytest.approx(0.95) and leak.value_low == pytest.approx(0.85)
 
 
 def test_ranked_and_tornado(toy_model):

@@ -43,7 +43,10 @@ class KnowledgeBase:
     context_states : dict
         State names of each context node (``age_years`` is the node ``age_band``).
     context_priors : dict
-        P(node = state) of each context node.
+        P(node = state) of each context node (for a yes/no node with risk ratios, in its
+        reference group).
+    context_risk_ratios : dict
+        context node -> parent context node -> parent state -> risk ratio on P(yes).
     age_bands : tuple of (state, first year, last year)
     baselines : dict
         P(condition) in the reference group (every parent in a state without a row).
@@ -57,6 +60,7 @@ class KnowledgeBase:
     vocabulary: Vocabulary
     context_states: dict[str, tuple[str, ...]]
     context_priors: dict[str, dict[str, float]]
+    context_risk_ratios: dict[str, dict[str, dict[str, float]]]
     age_bands: tuple[tuple[str, int, int], ...]
     baselines: dict[str, float]
     risk_ratios: dict[str, dict[str, dict[str, float]]]

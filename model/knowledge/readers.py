@@ -58,10 +58,12 @@ def _age_bands(rows: list[dict[str, Any]]) -> tuple[tuple[str, int, int], ...]:
 
 
 def read_context(vocab: Vocabulary, rows: list[dict[str, Any]], out: Recorder) -> dict[str, Any]:
-    """context.csv: P(node = state) for every context node."""
+    """context.csv: P(node = state) for every context node (for a yes/no node with parents,
+    in the reference group), and risk ratios of its parents' states."""
     nodes = {AGE_NODE if c == AGE_INPUT else c: c for c in vocab.context}
     by_node: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
+    risk_rows = [row for row in rows if row["parent"]]
+    for row in (row for row in rows if not row["parent"]):
         if row["node"] not in nodes:
             raise _unknown(row, "context node", row["node"], nodes)
         by_node.setdefault(row["node"], []).append(row)
@@ -102,7 +104,43 @@ def read_context(vocab: Vocabulary, rows: list[dict[str, Any]], out: Recorder) -
             )
         states_of[node] = states
         priors[node] = {s: dist[s] for s in states}
-    return {"context_states": states_of, "context_priors": priors, "age_bands": age_bands}
+    ratios = _context_risks(vocab, risk_rows, out, states_of, priors)
+    return {"context_states": states_of, "context_priors": priors, "age_bands": age_bands,
+            "context_risk_ratios": ratios}
+
+
+def _context_risks(vocab: Vocabulary, rows: list[dict[str, Any]], out: Recorder,
+                   states_of: Mapping[str, tuple[str, ...]],
+                   priors: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """Risk ratios on P(yes) of a yes/no context node by the states of other context nodes."""
+    ratios: dict[str, dict[str, dict[str, float]]] = {}
+    for row in rows:
+        node, parent, state = row["node"], row["parent"], row["parent_state"]
+        if node not in states_of:
+            raise _unknown(row, "context node", node, states_of)
+        if states_of[node] != BOOL_STATES or row["state"] != "yes":
+            raise PriorsError(f"{row['_where']}: only a yes/no context node can have risk "
+                              f"ratios, on its 'yes' state; got '{node} = {row['state']}'")
+        if parent not in states_of:
+            raise _unknown(row, "parent context node", parent, states_of)
+        if parent == node:
+            raise PriorsError(f"{row['_where']}: '{node}' cannot be its own parent")
+        if state not in states_of[parent]:
+            raise PriorsError(f"{row['_where']}: state of '{parent}' must be one of "
+                              f"{', '.join(states_of[parent])}; got '{state}'")
+        given = ratios.setdefault(node, {}).setdefault(parent, {})
+        if state in given:
+            raise PriorsError(f"{row['_where']}: risk ratio for '{parent} = {state}' given twice")
+        given[state] = _number(row, 0, math.inf, "a risk ratio")
+        out.add(row, "context_risk_ratio", given[state], parents=f"{parent} = {state}",
+                node=node, state="yes", parent=parent, parent_state=state)
+    for node, by_parent in ratios.items():
+        worst = priors[node]["yes"] * math.prod(max([1.0, *r.values()]) for r in by_parent.values())
+        if worst > 1 + 1e-12:
+            raise PriorsError(f"context.csv: P({node} = yes) reaches {worst:.3g} > 1 for its "
+                              "riskiest combination of parent states; lower its prior or ratios")
+    _check_acyclic(ratios, "context.csv", "the context edges")
+    return ratios
 
 
 def read_conditions(vocab: Vocabulary, rows: list[dict[str, Any]], out: Recorder,
@@ -226,14 +264,15 @@ def read_triage(vocab: Vocabulary, rows: list[dict[str, Any]], out: Recorder) ->
     return {"triage_rules": tuple(rules)}
 
 
-def _check_acyclic(risk_ratios: Mapping[str, Mapping[str, Any]]) -> None:
+def _check_acyclic(risk_ratios: Mapping[str, Mapping[str, Any]], where: str = "conditions.csv",
+                   what: str = "the condition edges") -> None:
     edges = {c: [p for p in parents if p in risk_ratios] for c, parents in risk_ratios.items()}
     done: set[str] = set()
 
     def visit(node: str, path: tuple[str, ...]) -> None:
         if node in path:
             cycle = " -> ".join((*path[path.index(node) :], node))
-            raise PriorsError(f"conditions.csv: the condition edges form a cycle: {cycle}")
+            raise PriorsError(f"{where}: {what} form a cycle: {cycle}")
         if node in done:
             return
         for parent in edges[node]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ __all__ = ["FILES", "PARAMETER_COLUMNS", "PriorsFile", "Recorder", "csv_records"
            "table_records"]
 
 _SOURCE_COLUMNS = ("source_kind", "source", "derivation")
+#: Columns any priors file may have; a file without one reads as blank.
+OPTIONAL_COLUMNS = ("low", "high", "link_source")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,18 +34,22 @@ class PriorsFile:
 
     ``columns`` maps each key column of the file to its parameters-table column, in
     file order; the number is in ``number`` (``value``, or ``threshold`` for triage).
-    ``tables`` are the parameters-table names its rows become.
+    ``tables`` are the parameters-table names its rows become. ``optional`` key
+    columns may be left out of the file (they read as blank).
     """
 
     name: str
     tables: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]
     number: str = "value"
+    optional: tuple[str, ...] = ()
 
 
 #: The files of ``priors/`` (besides ``vocabulary.csv``), in the order they are read.
 FILES: tuple[PriorsFile, ...] = (
-    PriorsFile("context.csv", ("context_prior",), (("node", "node"), ("state", "state"))),
+    PriorsFile("context.csv", ("context_prior", "context_risk_ratio"),
+               (("node", "node"), ("state", "state"), ("parent", "parent"),
+                ("parent_state", "parent_state")), optional=("parent", "parent_state")),
     PriorsFile("conditions.csv", ("condition_prior", "risk_ratio"),
                (("condition", "node"), ("parent", "parent"), ("state", "parent_state"))),
     PriorsFile("likelihoods.csv", ("likelihood",), (("finding", "node"), ("condition", "parent"))),
@@ -55,7 +62,8 @@ FILES: tuple[PriorsFile, ...] = (
 #: The columns of :meth:`KnowledgeBase.parameters`, in order.
 PARAMETER_COLUMNS = (
     "table", "node", "state", "parent", "parent_state", "parents", "rule", "level",
-    "findings", "wording", "value", "source_kind", "source", "derivation", "file", "line",
+    "findings", "wording", "value", "low", "high", "source_kind", "source", "link_source",
+    "derivation", "file", "line",
 )
 
 
@@ -63,7 +71,8 @@ def csv_records(text: str, spec: PriorsFile, where: str) -> list[dict[str, Any]]
     """The rows of one priors CSV as records keyed by parameters-table columns."""
     reader = csv.DictReader(io.StringIO(text))
     header = list(reader.fieldnames or [])
-    needed = [*(c for c, _ in spec.columns), spec.number, *_SOURCE_COLUMNS]
+    needed = [*(c for c, _ in spec.columns if c not in spec.optional), spec.number,
+              *_SOURCE_COLUMNS]
     missing = [c for c in needed if c not in header]
     if missing:
         raise PriorsError(f"{where}: missing column(s) {', '.join(missing)}")
@@ -71,8 +80,9 @@ def csv_records(text: str, spec: PriorsFile, where: str) -> list[dict[str, Any]]
     for row in reader:
         if None in row:
             raise PriorsError(f"{where}, line {line}: more cells than the header has columns")
-        record = {column: (row[csv_column] or "").strip() for csv_column, column in spec.columns}
-        record |= {c: (row[c] or "").strip() for c in _SOURCE_COLUMNS}
+        record = {column: (row.get(csv_column) or "").strip()
+                  for csv_column, column in spec.columns}
+        record |= {c: (row.get(c) or "").strip() for c in (*_SOURCE_COLUMNS, *OPTIONAL_COLUMNS)}
         record |= {"value": (row[spec.number] or "").strip(), "_file": where, "_line": line,
                    "_where": f"{where}, line {line}"}
         records.append(record)
@@ -102,15 +112,27 @@ def table_records(table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
         record = {c: "" if is_blank(rec.get(c)) else str(rec[c]).strip()
                   for _, c in spec.columns}
         record |= {c: "" if is_blank(rec.get(c)) else str(rec[c]).strip()
-                   for c in _SOURCE_COLUMNS}
+                   for c in (*_SOURCE_COLUMNS, *OPTIONAL_COLUMNS)}
         record |= {"value": "" if is_blank(rec.get("value")) else rec["value"],
                    "_file": "" if is_blank(rec.get("file")) else rec["file"],
                    "_line": rec.get("line"), "_where": where}
-        if rec["table"] == "condition_prior" and record["parent"]:
-            raise PriorsError(f"{where}: a condition_prior row has no parent; "
-                              "use table 'risk_ratio' for a row with a parent")
+        prior_of = {"condition_prior": "risk_ratio", "context_prior": "context_risk_ratio"}
+        if rec["table"] in prior_of and record["parent"]:
+            raise PriorsError(f"{where}: a {rec['table']} row has no parent; use table "
+                              f"'{prior_of[rec['table']]}' for a row with a parent")
         out[spec.name].append(record)
     return out
+
+
+def _bound(row: Mapping[str, Any], column: str) -> float:
+    """A row's ``low`` or ``high`` as a number (NaN when blank)."""
+    raw = row.get(column, "")
+    if is_blank(raw):
+        return math.nan
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise PriorsError(f"{row['_where']}: {column} must be a number; got {raw!r}") from None
 
 
 class Recorder:
@@ -132,8 +154,9 @@ class Recorder:
         record = dict.fromkeys(PARAMETER_COLUMNS, "")
         record |= columns
         record |= {"table": table, "parents": parents, "value": value, "source_kind": kind,
-                   "source": row["source"], "derivation": row.get("derivation", ""),
-                   "file": row["_file"], "line": row["_line"]}
+                   "source": row["source"], "link_source": row.get("link_source", ""),
+                   "derivation": row.get("derivation", ""), "low": _bound(row, "low"),
+                   "high": _bound(row, "high"), "file": row["_file"], "line": row["_line"]}
         self.rows.append(record)
 
     def frame(self) -> pd.DataFrame:
