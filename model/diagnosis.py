@@ -21,6 +21,7 @@ import pandas as pd
 
 from .encoding import Encoding
 from .engine import Engine
+from .errors import InvalidValueError
 from .knowledge import KnowledgeBase, from_parameters, load_priors
 from .network import NetworkTables, build
 from .triage import TriageRules
@@ -29,7 +30,12 @@ from .vocabulary import Value, Vocabulary
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
 
-__all__ = ["Diagnosis", "ModelCore"]
+__all__ = ["IMPOSSIBLE", "Diagnosis", "ModelCore"]
+
+#: Why a case whose answers have probability 0 under the priors is refused.
+IMPOSSIBLE = ("the answers cannot all be true together (the priors give this combination "
+              "probability 0); check items that include one another, such as 'vascular_risk', "
+              "which includes 'diabetes'")
 
 M = TypeVar("M", bound="ModelCore")
 
@@ -114,7 +120,8 @@ class ModelCore:
         self.findings = self.encoding.findings
         self.context_nodes = self.encoding.context
         self.triage_rules = TriageRules(
-            knowledge.triage_rules, self.vocabulary.triage_levels, self.findings, self.conditions
+            knowledge.triage_rules, self.vocabulary.triage_levels, self.findings, self.conditions,
+            {node: self.encoding.states[node] for node in self.context_nodes},
         )
 
     # construction -----------------------------------------------------------
@@ -145,9 +152,19 @@ class ModelCore:
     def _pgmpy(self) -> DiscreteBayesianNetwork:
         return self.tables.to_pgmpy()
 
-    def network(self) -> DiscreteBayesianNetwork:
-        """A copy of the pgmpy network behind :meth:`diagnose` (safe to modify)."""
-        return self._pgmpy.copy()
+    @functools.cached_property
+    def _pgmpy_compact(self) -> DiscreteBayesianNetwork:
+        return self.tables.to_pgmpy(compact=True)
+
+    def network(self, compact: bool = False) -> DiscreteBayesianNetwork:
+        """A copy of the pgmpy network behind :meth:`diagnose` (safe to modify).
+
+        With ``compact``, findings with more than two causes are chains of two-parent
+        ORs through auxiliary nodes (same distribution; see
+        :meth:`~model.network.NetworkTables.to_pgmpy`): use it for VariableElimination
+        when findings with many causes are observed.
+        """
+        return (self._pgmpy_compact if compact else self._pgmpy).copy()
 
     def parameters(self) -> pd.DataFrame:
         """One row per number in the model, with its source (a copy: edit freely)."""
@@ -193,7 +210,9 @@ class ModelCore:
         given = self.vocabulary.validate(findings)
         context, coded = self.encoding.encode([given])
         probs = self.infer(context, coded)
-        triage = self.triage_rules.assess(coded, probs)[0]
+        if not np.isfinite(probs).all():
+            raise InvalidValueError(f"{IMPOSSIBLE}; got {given}")
+        triage = self.triage_rules.assess(coded, probs, context)[0]
         return self._wrap(given, probs[0], triage.level, triage.red_flags)
 
     def _wrap(self, given: dict[str, Value], probs: np.ndarray, level: str,

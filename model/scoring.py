@@ -29,7 +29,7 @@ import pandas as pd
 
 from .checks import Interval, check_parameter
 from .columns import CASE_ID, EXPECTED_CONDITION, EXPECTED_TRIAGE, Layout, plan_columns
-from .diagnosis import ModelCore
+from .diagnosis import IMPOSSIBLE, ModelCore
 from .errors import HeelnetError
 from .files import read_csv, write_atomic, write_rows
 from .vocabulary import is_blank, suggestion
@@ -144,7 +144,14 @@ class _Scorer:
         flags = np.full(n, "", dtype=object)
         if ok.any():
             p = np.asarray(model.infer(context[ok], findings[ok]), dtype=float)
-            fired = model.triage_rules.fired(findings[ok], p)
+            impossible = ~np.isfinite(p).all(axis=1)
+            if impossible.any():  # P(evidence) = 0: the row's own error, the rest are scored
+                rows = np.flatnonzero(ok)[impossible]
+                errors[rows] = IMPOSSIBLE
+                ok[rows] = False
+                p = p[~impossible]
+        if ok.any():
+            fired = model.triage_rules.fired(findings[ok], p, context[ok])
             probs[ok] = p
             triage[ok] = np.asarray(self.levels, dtype=object)[
                 model.triage_rules.levels_of(fired)

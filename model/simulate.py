@@ -216,7 +216,8 @@ def sample(model: ModelCore, n: int, rng: np.random.Generator, *, asked: float =
         if require_condition:
             keep &= truth.any(axis=1)
         rules = model.triage_rules
-        triage = rules.levels_of(rules.fired(reported[keep], truth[keep].astype(float)))
+        triage = rules.levels_of(rules.fired(reported[keep], truth[keep].astype(float),
+                                             context[keep]))
         parts.append(Sample(context[keep], reported[keep], truth[keep].astype(bool), ages[keep],
                             triage))
         kept += int(keep.sum())

@@ -58,8 +58,8 @@ def split_age_band(table: pd.DataFrame, at: int) -> pd.DataFrame:
 
     Band ``age_a_b`` with a < at ≤ b becomes ``age_a_{at-1}`` and ``age_{at}_b``. Its
     population share is split in proportion to the number of years (ages are taken
-    as evenly spread within a band), and every risk ratio given for the old band is
-    given, unchanged, for both new ones. So the model is the same for every case;
+    as evenly spread within a band), and every risk ratio given for the old band (of
+    a condition or of a context node) is given, unchanged, for both new ones. So the model is the same for every case;
     the split only lets a later edit treat the new band differently. A band already
     starting at ``at`` is left alone.
     """
@@ -80,7 +80,8 @@ def split_age_band(table: pd.DataFrame, at: int) -> pd.DataFrame:
                 pieces.append({**rec, "state": state, "value": rec.value * share,
                                "parents": rec.parents,
                                "derivation": f"{rec.derivation}{note}, share by years"})
-        elif rec.table == "risk_ratio" and rec.parent == AGE_NODE and rec.parent_state == old:
+        elif (rec.table in ("risk_ratio", "context_risk_ratio") and rec.parent == AGE_NODE
+              and rec.parent_state == old):
             for state in (first, second):
                 pieces.append({**rec, "parent_state": state, "parents": f"{AGE_NODE} = {state}",
                                "derivation": f"{rec.derivation}{note}"})
@@ -95,7 +96,7 @@ def widen_age_window(table: pd.DataFrame, condition: str, years: int) -> pd.Data
     The window is the run of age bands where the condition's age risk ratio is
     highest (the reference band, with no row, counts as 1). The bands are coarse
     (Sever's disease: the window is ``age_8_14``, its neighbours ``age_0_7`` and
-    ``age_15_24``), so raising a whole neighbouring band's ratio would put every
+    ``age_15_19``), so raising a whole neighbouring band's ratio would put every
     child under 8 in the window, and averaging the ratio over the band would give
     a 7-year-old only 1/8 of the change. Instead the neighbouring bands are split
     (:func:`split_age_band`) so that the ``years`` next to the window become bands

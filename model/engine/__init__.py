@@ -92,7 +92,7 @@ class Engine:
                              "parents, states and links); compile a new Engine instead")
         out = object.__new__(Engine)
         out.network, out.max_positive, out.structure = network, self.max_positive, self.structure
-        out.tables = fill(self.structure, network)
+        out.tables = fill(self.structure, network, previous=(self.tables, self.network))
         out._grid = self._grid
         out._stratum_weight = stratum_priors(self.structure, network)[1]
         out._fallback = None
@@ -147,7 +147,10 @@ class Engine:
     def _kernel(self, context: np.ndarray, findings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """P(evidence) and P(c = yes, evidence): sub-cases through the numba kernel, summed."""
         owner, ctx, variant, weight = self._strata_subcases(context)
-        one_each = len(owner) == len(context)
+        n = len(context)
+        if not len(owner):  # every case's evidence has probability 0
+            return np.zeros(n), np.zeros((n, len(self.network.conditions)))
+        one_each = len(owner) == n and bool((owner == np.arange(n)).all())
         fnd = findings if one_each else findings[owner]
         z, joint = self._run(ctx, np.ascontiguousarray(fnd), variant)
         too_wide = np.flatnonzero(z < 0)
@@ -163,7 +166,11 @@ class Engine:
         if one_each:
             return z, joint
         starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-        return np.add.reduceat(z, starts), np.add.reduceat(joint, starts, axis=0)
+        cases = owner[starts]  # a case without a possible variant keeps P(evidence) = 0
+        z_out, joint_out = np.zeros(n), np.zeros((n, joint.shape[1]))
+        z_out[cases] = np.add.reduceat(z, starts)
+        joint_out[cases] = np.add.reduceat(joint, starts, axis=0)
+        return z_out, joint_out
 
     def _run(self, ctx: np.ndarray, fnd: np.ndarray, variant: np.ndarray,
              limit: int = WORKSPACE) -> tuple[np.ndarray, np.ndarray]:
@@ -183,12 +190,15 @@ class Engine:
 
         Returns the owning case, the context with the strata nodes filled in, the
         variant index, and its weight: P(strata states), times the prior of every
-        known context node that no condition reads.
+        known context node that no condition reads. Variants of probability 0 (diabetes
+        without vascular risk, say) add nothing and are left out, so a case whose
+        given context is impossible has no sub-case at all.
         """
         strata = list(self.structure.strata)
         if strata:
             given = context[:, strata]
             fits = ((given[:, None, :] < 0) | (given[:, None, :] == self._grid[None])).all(axis=2)
+            fits &= (self._stratum_weight > 0)[None, :]
             owner, variant = np.nonzero(fits)
             ctx = context[owner]
             ctx[:, strata] = self._grid[variant]

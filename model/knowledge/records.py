@@ -56,13 +56,14 @@ FILES: tuple[PriorsFile, ...] = (
     PriorsFile("leaks.csv", ("leak",), (("finding", "node"),)),
     PriorsFile("triage.csv", ("triage_rule",),
                (("rule", "rule"), ("level", "level"), ("findings", "findings"),
-                ("condition", "node"), ("wording", "wording")), number="threshold"),
+                ("context", "context"), ("condition", "node"), ("wording", "wording")),
+               number="threshold", optional=("context",)),
 )
 
 #: The columns of :meth:`KnowledgeBase.parameters`, in order.
 PARAMETER_COLUMNS = (
     "table", "node", "state", "parent", "parent_state", "parents", "rule", "level",
-    "findings", "wording", "value", "low", "high", "source_kind", "source", "link_source",
+    "findings", "context", "wording", "value", "low", "high", "source_kind", "source", "link_source",
     "derivation", "file", "line",
 )
 
