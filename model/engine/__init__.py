@@ -99,6 +99,21 @@ class Engine:
         out._fallback = None
         return out
 
+    def warm(self) -> float:
+        """Compile the numba kernel now (or load it from disk); returns the seconds taken.
+
+        The first use after an install compiles for ~20 s; later processes load the
+        compiled code. Call this at a predictable moment (``python -m model warmup``,
+        or ``python -m model``, does) so that no batch of cases pays for it.
+        """
+        import time
+
+        from . import kernel
+
+        start = time.perf_counter()
+        kernel.warm(self.tables)
+        return time.perf_counter() - start
+
     # public queries -----------------------------------------------------------------
     def posteriors(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
         """P(condition = yes | evidence) for every case.
