@@ -8,11 +8,13 @@ problem with the whole table (an unknown or duplicated column, an empty file) is
 one :class:`~model.vocabulary.HeelnetError` naming the column and the closest
 valid ids.
 
-How it stays fast on a million rows: values are parsed per *distinct* value of a
-column (``yes``, ``No``, ``41``...) by :meth:`Encoding.column`, so the messages
-are the vocabulary's own; cases go to the engine and
-:class:`~model.triage.TriageRules` a chunk at a time; only one chunk is ever held
-in memory. Files are read and written through :mod:`model.files`: a line with the
+How it stays fast on a million rows: a whole column is parsed at once, per
+*distinct* value (``yes``, ``No``, ``41``...) by :meth:`Encoding.column`, so the
+messages are the vocabulary's own; cases go to the engine and
+:class:`~model.triage.TriageRules` a batch at a time; the top three are three
+``argmax`` passes, and each distinct pattern of fired triage rules is worded once.
+A file is read, scored and written a chunk at a time, so only one chunk is ever
+held in memory. Files are read and written through :mod:`model.files`: a line with the
 wrong number of cells or bytes that are not UTF-8 becomes an error *row*, and an
 old output is never left half-overwritten.
 """
@@ -99,33 +101,46 @@ def _add_errors(errors: np.ndarray, new: np.ndarray) -> None:
 
 
 class _Scorer:
-    """Scores chunks of an input table laid out by :func:`plan_columns`."""
+    """Scores tables laid out by :func:`plan_columns`: whole columns parsed at once, the
+    engine run ``batch`` cases at a time, the output built once."""
 
     def __init__(self, model: ModelCore, layout: Layout) -> None:
         self.model = model
         self.layout = layout
         self.expected = _Expected(model)
-        self.levels = tuple(model.triage_rules.levels)
+        self.levels = np.asarray(model.triage_rules.levels, dtype=object)
         self.finding_index = {f: j for j, f in enumerate(model.findings)}
         self.context_index = {x: j for j, x in enumerate(model.context_nodes)}
 
     def red_flags(self, fired: np.ndarray) -> np.ndarray:
-        """The "; "-joined wordings of the fired rules, most urgent first, per case."""
-        out = np.empty(len(fired), dtype=object)
-        out[:] = ["; ".join(flags) for flags in self.model.triage_rules.red_flags(fired)]
-        return out
+        """The "; "-joined wordings of the fired rules, most urgent first, per case.
 
-    def chunk(self, frame: pd.DataFrame, first_row: int, pre_errors: np.ndarray | None = None
-              ) -> pd.DataFrame:
-        """Score one chunk; ``first_row`` numbers rows (from 1) when there is no case_id."""
-        model, layout, encoding = self.model, self.layout, self.model.encoding
+        Cases share few patterns of fired rules: each distinct pattern is worded once
+        and mapped back by a hash of its bits.
+        """
+        n_rules = fired.shape[1]
+        if n_rules > 62 or not len(fired):
+            patterns, codes = fired, np.arange(len(fired))
+        else:
+            keys = fired.astype(np.int64) @ (np.int64(1) << np.arange(n_rules, dtype=np.int64))
+            codes, uniques = pd.factorize(keys)
+            patterns = ((uniques[:, None] >> np.arange(n_rules)) & 1).astype(bool)
+        worded = ["; ".join(flags) for flags in self.model.triage_rules.red_flags(patterns)]
+        out = np.empty(len(worded), dtype=object)
+        out[:] = worded
+        return out[codes]
+
+    def encode(self, frame: pd.DataFrame, pre_errors: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Engine arrays and per-row messages of a whole table, column by column."""
+        model, encoding = self.model, self.model.encoding
         n = len(frame)
         errors = np.full(n, "", dtype=object)
         if pre_errors is not None:
             _add_errors(errors, pre_errors)
         context = np.full((n, len(model.context_nodes)), -1, dtype=np.int64)
         findings = np.full((n, len(model.findings)), -1, dtype=np.int8)
-        for name in layout.inputs:
+        for name in self.layout.inputs:
             codes, bad = encoding.column(name, frame[name])
             if bad is not None:
                 _add_errors(errors, bad)
@@ -138,17 +153,33 @@ class _Scorer:
                 bad = self.expected.errors(column, frame[column])
                 if bad is not None:
                     _add_errors(errors, bad)
+        return context, findings, errors
+
+    def infer(self, context: np.ndarray, findings: np.ndarray, batch: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Posteriors and fired triage rules of encoded cases, ``batch`` at a time."""
+        rules = self.model.triage_rules
+        probs = np.empty((len(context), len(self.model.conditions)))
+        fired = np.empty((len(context), len(rules.rules)), dtype=bool)
+        for start in range(0, len(context), batch):
+            part = slice(start, start + batch)
+            probs[part] = self.model.infer(context[part], findings[part])
+            fired[part] = rules.fired(findings[part], probs[part])
+        return probs, fired
+
+    def chunk(self, frame: pd.DataFrame, first_row: int, pre_errors: np.ndarray | None = None,
+              batch: int = CHUNK_SIZE) -> pd.DataFrame:
+        """Score a table; ``first_row`` numbers rows (from 1) when there is no case_id."""
+        context, findings, errors = self.encode(frame, pre_errors)
+        n = len(frame)
         ok = errors == ""
-        probs = np.full((n, len(model.conditions)), np.nan)
+        probs = np.full((n, len(self.model.conditions)), np.nan)
         triage = np.full(n, "", dtype=object)
         flags = np.full(n, "", dtype=object)
         if ok.any():
-            p = np.asarray(model.infer(context[ok], findings[ok]), dtype=float)
-            fired = model.triage_rules.fired(findings[ok], p)
+            p, fired = self.infer(context[ok], findings[ok], batch)
             probs[ok] = p
-            triage[ok] = np.asarray(self.levels, dtype=object)[
-                model.triage_rules.levels_of(fired)
-            ]
+            triage[ok] = self.levels[self.model.triage_rules.levels_of(fired)]
             flags[ok] = self.red_flags(fired)
         return self._output(frame, first_row, probs, ok, triage, flags, errors)
 
@@ -162,15 +193,14 @@ class _Scorer:
             case_id = np.arange(first_row, first_row + n)
         data: dict[str, Any] = {CASE_ID: case_id}
         names = np.asarray(model.conditions, dtype=object)
-        order = np.argsort(-np.nan_to_num(probs, nan=-1.0), axis=1, kind="stable")
-        rows = np.arange(n)
+        top = _top(probs[ok], 3)
         for k in range(3):
-            top = np.full(n, "", dtype=object)
+            label = np.full(n, "", dtype=object)
             top_p = np.full(n, np.nan)
-            if k < len(names):
-                top[ok] = names[order[ok, k]]
-                top_p[ok] = probs[rows[ok], order[ok, k]]
-            data[f"top{k + 1}"] = top
+            if k < top.shape[1]:
+                label[ok] = names[top[:, k]]
+                top_p[ok] = probs[ok][np.arange(len(top)), top[:, k]]
+            data[f"top{k + 1}"] = label
             data[f"top{k + 1}_probability"] = top_p
         data["triage"] = triage
         data["red_flags"] = flags
@@ -180,6 +210,19 @@ class _Scorer:
         for name in layout.output[len(data):]:
             data[name] = frame[name].to_numpy()
         return pd.DataFrame(data, index=frame.index, columns=list(layout.output))
+
+
+def _top(probs: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's ``k`` largest values, largest first, ties in column
+    order (as a stable sort of ``-probs``); NaN ranks below every probability."""
+    work = np.nan_to_num(probs, nan=-1.0)
+    k = min(k, work.shape[1])
+    out = np.empty((len(work), k), dtype=np.intp)
+    rows = np.arange(len(work))
+    for j in range(k):  # argmax takes the first of equal values
+        out[:, j] = work.argmax(axis=1)
+        work[rows, out[:, j]] = -np.inf
+    return out
 
 
 def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
@@ -197,7 +240,7 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
     keep : iterable of str
         Other free-text columns to copy to the output untouched.
     chunk_size : int
-        Cases given to the inference engine at a time.
+        Cases given to the inference engine at a time (columns are parsed whole).
 
     Returns
     -------
@@ -233,14 +276,9 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         )
     check_parameter("score", "chunk_size", chunk_size, Interval(int, 1, None))
     layout = plan_columns(list(cases.columns), model, keep)
-    scorer = _Scorer(model, layout)
-    parts = [
-        scorer.chunk(cases.iloc[start:start + chunk_size], start + 1)
-        for start in range(0, len(cases), chunk_size)
-    ]
-    if not parts:
+    if not len(cases):
         return pd.DataFrame(columns=list(layout.output), index=cases.index)
-    return pd.concat(parts)
+    return _Scorer(model, layout).chunk(cases, 1, batch=chunk_size)
 
 
 # ----------------------------------------------------------------------------- CSV files
@@ -267,7 +305,7 @@ def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
         first = 1
         try:
             for frame, errors in chunks:
-                yield scorer.chunk(frame, first, errors)
+                yield scorer.chunk(frame, first, errors, batch=chunk_size)
                 first += len(frame)
         finally:
             chunks.close()
