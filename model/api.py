@@ -125,7 +125,7 @@ class Model(diagnosis.ModelCore):
 
     def score(self, cases: pd.DataFrame, **options: Any) -> pd.DataFrame:
         """Score a table of cases with this model; see :func:`model.score`."""
-        return _score(cases, self, **options)
+        return score(cases, self, **options)
 
     def simulate(self, n: int, seed: int = 0, **settings: Any) -> pd.DataFrame:
         """Synthetic consulting cases sampled from this model; see :func:`model.simulate`."""
@@ -197,7 +197,8 @@ def score(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,
     """Score a table of cases: ranked posteriors and triage, one output row per case.
 
     See :func:`model.scoring.score` for the columns; ``model`` is the bundled one by
-    default.
+    default. A Dask DataFrame gives a lazy Dask DataFrame of the same partitions,
+    scored on the workers (:func:`model.batch.score_dask`; needs the ``dask`` extra).
 
     Examples
     --------
@@ -206,7 +207,12 @@ def score(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,
     >>> out.loc[0, "top1"]
     'severs_disease'
     """
-    return _score(cases, model or Model.default(), keep=keep, chunk_size=chunk_size)
+    model = model or Model.default()
+    if type(cases).__module__.partition(".")[0] == "dask":
+        from .batch import score_dask
+
+        return score_dask(cases, model, keep=keep, chunk_size=chunk_size)
+    return _score(cases, model, keep=keep, chunk_size=chunk_size)
 
 
 def evaluate(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,

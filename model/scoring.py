@@ -36,7 +36,7 @@ from .errors import HeelnetError
 from .files import read_csv, write_atomic, write_rows
 from .vocabulary import is_blank, suggestion
 
-__all__ = ["CHUNK_SIZE", "iter_scored", "score", "score_csv"]
+__all__ = ["CHUNK_SIZE", "iter_scored", "score", "score_csv", "score_partition"]
 
 #: Rows read, scored and written at a time.
 CHUNK_SIZE = 5000
@@ -279,6 +279,18 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
     if not len(cases):
         return pd.DataFrame(columns=list(layout.output), index=cases.index)
     return _Scorer(model, layout).chunk(cases, 1, batch=chunk_size)
+
+
+def score_partition(frame: pd.DataFrame, model: ModelCore, layout: Layout, first_row: int = 1,
+                    errors: np.ndarray | None = None, chunk_size: int = CHUNK_SIZE
+                    ) -> pd.DataFrame:
+    """Score one pandas partition of a larger table whose header ``layout`` planned.
+
+    The one code path of every partition, on this machine or on a Dask worker:
+    ``first_row`` is the partition's first row number (from 1; the ``case_id`` when
+    the table has none), ``errors`` the reader's messages for its rows.
+    """
+    return _Scorer(model, layout).chunk(frame, first_row, errors, batch=chunk_size)
 
 
 # ----------------------------------------------------------------------------- CSV files
