@@ -173,7 +173,8 @@ def score_dask(cases: Any, model: ModelCore, *, keep: Iterable[str] = (),
     (one extra pass over the input).
     """
     layout = plan_columns(list(cases.columns), model, keep)
-    meta = score_partition(cases._meta, model, layout, 1, None, chunk_size)
+    # the columns' dtypes as a real partition gives them (text as str, not object)
+    meta = score_partition(cases._meta_nonempty, model, layout, 1, None, chunk_size).iloc[:0]
     if layout.has_case_id:
         return cases.map_partitions(score_partition, model, layout, 1, None, chunk_size,
                                     meta=meta)
