@@ -72,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
     from ..files import count_lines
     if args.chunk_size < 1:
         raise HeelnetError(f"--chunk-size must be 1 or more; got {args.chunk_size}")
+    from .warmup import warm
+
+    warm(args)  # compile (once per install) before the first chunk, not inside the run
     model = model_of(args)
     metrics = Metrics(model.conditions, model.triage_rules.levels)
     show = not args.quiet and sys.stderr.isatty()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .common import model_of
 
@@ -25,7 +26,7 @@ def warm(args: argparse.Namespace, *, quiet: bool = False) -> float:
     seconds = model_of(args).engine.warm()
     if not quiet and seconds > 2:
         print(f"compiled the inference kernel in {seconds:.0f} s (once per install; "
-              "later runs load it from disk)\n")
+              "later runs load it from disk)", file=sys.stderr)
     return seconds
 
 
