@@ -34,12 +34,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import Layout, plan_columns
+from .columns import CASE_ID, Layout, plan_columns
 from .diagnosis import ModelCore
 from .errors import HeelnetError
 from .scoring import CHUNK_SIZE, score_partition
 from .simulate import sample, simulate, to_frame
-from .tabular import open_cases, write_chunks
+from .slices import parse_slice, slices
+from .tabular import is_parquet, open_cases, write_chunks
 
 __all__ = ["PARTITION_SIZE", "connect", "score_dask", "score_file", "simulate_file"]
 
@@ -122,46 +123,67 @@ def score_file(source: str | os.PathLike[str], target: str | os.PathLike[str],
                window: int | None = None) -> Layout:
     """Score a CSV or Parquet file of cases into a CSV or Parquet file (by extension).
 
-    With a Dask ``client`` the chunks are scored on its workers; without one, here.
-    The output is the same either way, and is written only once complete.
+    With a Dask ``client`` the chunks are scored on its workers (a CSV file is sent as
+    raw slices of whole records, which the workers parse); without one, here. The
+    output is the same either way, and is written only once complete.
 
     Raises
     ------
     HeelnetError
-        For a bad header, an empty table, or an unreachable scheduler.
+        For a bad header or an empty table.
     """
     chunks = open_cases(source, chunk_size)
     try:
         layout = plan_columns(chunks.header, model, keep)
+        tasks = _tasks(source, chunks, layout, model, client, chunk_size)
     except BaseException:
         chunks.close()
         raise
-    remote: Any = model
-    if client is not None:
-        client.run(_warm, model)  # compile or load the kernel on every worker, up front
-        remote = client.scatter(model, broadcast=True)
-
-    def tasks() -> Iterator[tuple[Any, ...]]:
-        first = 1
-        for frame, errors in chunks:
-            yield _score_chunk, remote, layout, frame, first, errors, chunk_size
-            first += len(frame)
-        if first == 1:
-            raise HeelnetError(f"'{os.fspath(source)}' has a header but no cases")
 
     def scored() -> Iterator[pd.DataFrame]:
-        results = (_ordered(client, tasks(), window) if client is not None
-                   else (function(*args) for function, *args in tasks()))
+        results = (_ordered(client, tasks, window) if client is not None
+                   else (function(*args) for function, *args in tasks))
+        rows = 0
         for out in results:
+            if not layout.has_case_id and rows:
+                out[CASE_ID] += rows  # each slice numbers its rows from 1
+            rows += len(out)
             if on_chunk is not None:
                 on_chunk(out)
             yield out
+        if not rows:
+            raise HeelnetError(f"'{os.fspath(source)}' has a header but no cases")
 
     try:
         write_chunks(target, layout.output, scored())
     finally:
         chunks.close()
     return layout
+
+
+def _tasks(source: str | os.PathLike[str], chunks: Any, layout: Layout, model: ModelCore,
+           client: Any, chunk_size: int) -> Iterator[tuple[Any, ...]]:
+    """The scoring tasks of a file, in order: raw CSV slices for a cluster when the file
+    can be cut, else chunks read here."""
+    remote: Any = model
+    cut = None
+    if client is not None:
+        client.run(_warm, model)  # compile or load the kernel on every worker, up front
+        remote = client.scatter(model, broadcast=True)
+        if not is_parquet(source):
+            cut = slices(source, chunk_size, chunks.header)
+    if cut is not None:
+        chunks.close()
+        return ((_score_slice, remote, layout, cut.head, body, first, chunk_size)
+                for body, first in cut)
+    return ((_score_chunk, remote, layout, frame, 1, errors, chunk_size)
+            for frame, errors in chunks)
+
+
+def _score_slice(model: ModelCore, layout: Layout, head: bytes, body: bytes, first_line: int,
+                 chunk_size: int) -> pd.DataFrame:
+    frame, errors = parse_slice(head, body, first_line)
+    return _score_chunk(model, layout, frame, 1, errors, chunk_size)
 
 
 def score_dask(cases: Any, model: ModelCore, *, keep: Iterable[str] = (),

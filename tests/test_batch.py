@@ -58,13 +58,17 @@ def test_model_score_takes_a_dask_dataframe(client, cases):
     pd.testing.assert_frame_equal(got, model.score(cases))
 
 
-def test_command_line_on_a_cluster_writes_the_same_file(client, cases, tmp_path):
-    source = csv_with_a_short_line(tmp_path / "in.csv", cases)
+@pytest.mark.parametrize("with_case_id", [True, False])
+def test_command_line_on_a_cluster_writes_the_same_file(client, cases, tmp_path, with_case_id):
+    table = cases if with_case_id else cases.drop(columns="case_id")
+    source = csv_with_a_short_line(tmp_path / "in.csv", table)
     here, there = tmp_path / "here.csv", tmp_path / "there.csv"
     assert main(["score", str(source), "-o", str(here), "--quiet", "--chunk-size", "70"]) == 0
     assert main(["score", str(source), "-o", str(there), "--quiet", "--chunk-size", "70",
                  "--dask", client.scheduler.address]) == 0
     assert there.read_bytes() == here.read_bytes()
+    assert pd.read_csv(there, dtype=str)["case_id"].iloc[-1] == ("sim600" if with_case_id
+                                                                 else "600")
     errors = pd.read_csv(there, dtype=str, keep_default_na=False)["error"]
     assert errors.str.startswith("line 101 has 5 cells").sum() == 1
     assert (errors != "").sum() == 4

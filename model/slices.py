@@ -1,0 +1,149 @@
+"""A CSV file cut into slices of whole records, as raw bytes, for workers to parse.
+
+On a Dask cluster the client should do as little per row as possible: it reads
+the file's bytes and cuts them only where a record ends (a line end outside a
+quoted field), and each worker parses its slice with the very reader used
+without Dask (:func:`model.files.read_csv`, on the header block followed by the
+slice), so every row, blank line, malformed line and undecodable byte is read the
+same way. Messages that name a line are shifted to the line's number in the
+whole file.
+
+Finding where records end follows the ``csv`` module's default dialect: a quote
+opens a quoted field only at the start of a field; inside one, ``""`` is a
+quote and a single ``"`` closes it; a line that has no quote outside a quoted
+field is scanned no further. ``tests/test_slices.py`` checks on random files that
+the slices, parsed one by one, give exactly the rows and messages of the whole file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import HeelnetError
+from .files import read_csv
+
+__all__ = ["Slices", "parse_slice", "slices"]
+
+_TOKENS = re.compile(rb'[",\r]')
+_LINE = re.compile(r"(^|; )line (\d+)")
+
+
+def _quoted_after(line: bytes, quoted: bool) -> bool:
+    """Whether a quoted field is still open at the end of ``line`` (``quoted``: at its
+    start)."""
+    if not quoted and b'"' not in line:
+        return False
+    field_at = -1 if quoted else 0  # where the current field starts (-1: not a fresh field)
+    skip = -1
+    for match in _TOKENS.finditer(line):
+        at = match.start()
+        if at <= skip:
+            continue
+        char = line[at:at + 1]
+        if quoted:
+            if char != b'"':
+                continue  # commas and carriage returns are text inside quotes
+            if line[at + 1:at + 2] == b'"':
+                skip = at + 1  # "" is a quote
+            else:
+                quoted, field_at = False, -1
+        elif char == b'"':
+            quoted = at == field_at  # a quote opens a field only at its start
+        else:  # a comma, or a carriage return ending a record, starts a field
+            field_at = at + 1
+    return quoted
+
+
+def _lines(chunk: bytes) -> int:
+    """Lines as the reader counts them: ends of line are \\n, \\r\\n and a lone \\r."""
+    ends = chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+    return ends + (1 if chunk and chunk[-1:] not in (b"\n", b"\r") else 0)
+
+
+class Slices:
+    """The header block of a CSV file and its records, ``rows`` per slice.
+
+    Attributes
+    ----------
+    head : bytes
+        Everything up to the end of the header record (with a BOM, if any).
+    head_lines : int
+        The lines in ``head``, counted as the reader counts them.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], rows: int) -> None:
+        self.path, self.rows = Path(path), rows
+        self.head, self.head_lines = self._head()
+
+    def _head(self) -> tuple[bytes, int]:
+        lines, quoted = [], False
+        with self.path.open("rb") as handle:
+            for line in handle:
+                lines.append(line)
+                text = line.lstrip(b"\xef\xbb\xbf").strip(b" \t\r\n,")
+                if not quoted and not text:
+                    continue  # blank lines before the header
+                quoted = _quoted_after(line, quoted)
+                if not quoted:
+                    break
+        head = b"".join(lines)
+        return head, _lines(head)
+
+    def __iter__(self) -> Iterator[tuple[bytes, int]]:
+        """``(body, first line)``: whole records and the file line number they start at."""
+        with self.path.open("rb") as handle:
+            handle.seek(len(self.head))
+            body: list[bytes] = []
+            first = number = self.head_lines + 1
+            quoted = False
+            for line in handle:
+                body.append(line)
+                number += _lines(line)
+                quoted = _quoted_after(line, quoted)
+                if not quoted and len(body) >= self.rows:
+                    yield b"".join(body), first
+                    body, first = [], number
+            if body:
+                yield b"".join(body), first
+
+
+def slices(path: str | os.PathLike[str], rows: int, header: list[str]) -> Slices | None:
+    """The slices of ``path``, or None when its header block does not parse to ``header``
+    (a file this cutter does not understand: read it on the client instead)."""
+    cut = Slices(path, rows)
+    try:
+        frame, _ = parse_slice(cut.head, b"", cut.head_lines + 1)
+    except HeelnetError:  # the block is blank to the reader
+        return None
+    return cut if list(frame.columns) == list(header) else None
+
+
+def parse_slice(head: bytes, body: bytes, first_line: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of one slice and their messages, as :func:`read_csv` gives them for the
+    whole file (lines numbered in the whole file)."""
+    descriptor, name = tempfile.mkstemp(suffix=".csv")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(head)
+            handle.write(body)
+        rows = read_csv(name, max(body.count(b"\n") + 1, 1))
+        header = rows.header
+        parts = list(rows)
+    finally:
+        Path(name).unlink(missing_ok=True)
+    if not parts:
+        return pd.DataFrame(columns=header, dtype=object), np.zeros(0, dtype=object)
+    frame = pd.concat([f for f, _ in parts], ignore_index=True) if len(parts) > 1 else parts[0][0]
+    errors = np.concatenate([e for _, e in parts])
+    shift = first_line - (_lines(head) + 1)
+    if shift and (errors != "").any():
+        errors = np.array([_LINE.sub(lambda m: f"{m[1]}line {int(m[2]) + shift}", e)
+                           for e in errors], dtype=object)
+    return frame, errors
