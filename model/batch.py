@@ -8,11 +8,12 @@ the same per-row errors:
 
 - :func:`score_dask` maps a Dask DataFrame's partitions with ``map_partitions`` and
   an explicit ``meta`` (lazy, like any Dask DataFrame).
-- :func:`score_file` reads a case file a chunk at a time *on the client* (the same
-  reader as without Dask, so a malformed CSV line gets the same error row and line
-  number), sends each chunk to a worker, and writes the results in input order
-  through an atomic writer. At most ``window`` chunks are in flight, so memory
-  stays flat however long the file.
+- :func:`score_file` streams a case file: the client cuts a CSV into raw slices of
+  whole records (:mod:`model.slices`), each worker parses its slice with the same
+  reader as without Dask (so a malformed line gets the same error row and line
+  number) and scores it, and the client writes the results in input order through
+  an atomic writer. At most ``window`` slices are in flight, so memory stays flat
+  however long the file. Parquet files are read a batch at a time on the client.
 - :func:`simulate_file` draws partition ``i`` of ``partition_size`` cases with
   ``numpy.random.default_rng([seed, i])``: the same seed and partition size give the
   same file whatever the number of workers.
