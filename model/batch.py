@@ -19,9 +19,10 @@ the same per-row errors:
   same file whatever the number of workers.
 
 :func:`connect` turns ``--dask`` into a client: ``local:N`` starts a
-``dask.distributed.LocalCluster`` of N single-threaded worker processes on this
-machine; anything else is the address of a running scheduler
-(``tcp://host:8786``).
+``dask.distributed.LocalCluster`` of N workers on this machine (threads of this
+process: the kernel releases the GIL, and nothing is copied between processes);
+anything else is the address of a running scheduler (``tcp://host:8786``), whose
+workers are processes anywhere.
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ def connect(scheduler: str) -> Iterator[Any]:
         if not count.isdigit() or int(count) < 1:
             raise HeelnetError(f"--dask local:N needs a whole number of workers, 1 or more; "
                                f"got '{scheduler}'")
-        with LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=None) as cluster, \
-                Client(cluster) as client:
+        # worker threads in this process: the kernel runs without the GIL, and no chunk
+        # is copied between processes (on one machine, faster than worker processes)
+        with LocalCluster(n_workers=int(count), threads_per_worker=1, processes=False,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
             yield client
         return
     try:
@@ -78,7 +80,8 @@ def connect(scheduler: str) -> Iterator[Any]:
 
 
 def _single_threaded(function: Callable[..., Any], *args: Any) -> Any:
-    """Run ``function`` with one numba thread: the Dask workers are the parallelism."""
+    """Run ``function`` with one numba thread (a thread-local setting): the Dask workers
+    are the parallelism, and the kernel then launches no parallel region."""
     import numba
 
     before = numba.get_num_threads()

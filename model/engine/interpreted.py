@@ -57,7 +57,8 @@ def kernel() -> types.ModuleType:
     package.__path__ = [str(Path(__file__).parent)]
     stand_in = types.ModuleType(f"{_PACKAGE}._numba")
     stand_in.njit = stand_in.inline = _plain  # type: ignore[attr-defined]
-    stand_in.numba = types.SimpleNamespace(njit=_plain, prange=range)  # type: ignore[attr-defined]
+    stand_in.numba = types.SimpleNamespace(  # type: ignore[attr-defined]
+        njit=_plain, prange=range, get_num_threads=lambda: 1)
     sys.modules[_PACKAGE] = package
     sys.modules[stand_in.__name__] = stand_in
     for shared in SHARED:

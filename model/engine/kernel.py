@@ -230,8 +230,14 @@ PARALLEL_FROM = 256
 def batch(ctx: np.ndarray, fnd: np.ndarray, variant: np.ndarray, T: KernelTables, limit: int,
           z: np.ndarray, joint: np.ndarray) -> None:
     """Fill ``z`` (P(evidence)) and ``joint`` (P(condition = yes, evidence)) for a batch;
-    ``z`` is -1 for a case that needs more than ``limit`` doubles of workspace."""
-    run = run_parallel if len(ctx) >= PARALLEL_FROM else run_serial
+    ``z`` is -1 for a case that needs more than ``limit`` doubles of workspace.
+
+    A thread that asked numba for one thread (``numba.set_num_threads(1)``, as Dask
+    workers that are threads do) runs on its own: no parallel region is launched, so
+    several such threads may run batches at once with any threading layer.
+    """
+    parallel = len(ctx) >= PARALLEL_FROM and numba.get_num_threads() > 1
+    run = run_parallel if parallel else run_serial
     run(ctx, fnd, variant, T, limit, z, joint)
 
 
