@@ -178,8 +178,14 @@ def _tasks(source: str | os.PathLike[str], chunks: Any, layout: Layout, model: M
             cut = slices(source, chunk_size, chunks.header)
     if cut is not None:
         chunks.close()
-        return ((_score_slice, remote, layout, cut.head, body, first, chunk_size)
-                for body, first in cut)
+        head = client.scatter(cut.head, broadcast=True)
+        # each slice goes to a worker as data, not inside the task (the scheduler keeps a
+        # history of recent task graphs: with the bytes in them, memory would grow)
+        return ((_score_slice, remote, layout, head, client.scatter(body, hash=False), first,
+                 chunk_size) for body, first in cut)
+    if client is not None:
+        return ((_score_chunk, remote, layout, client.scatter(frame, hash=False), 1, errors,
+                 chunk_size) for frame, errors in chunks)
     return ((_score_chunk, remote, layout, frame, 1, errors, chunk_size)
             for frame, errors in chunks)
 
