@@ -32,6 +32,7 @@ from .columns import CASE_ID, EXPECTED_CONDITION, EXPECTED_TRIAGE, Layout, plan_
 from .diagnosis import ModelCore
 from .errors import HeelnetError
 from .files import read_csv, write_atomic, write_rows
+from .uncertainty import DRAWS, SEED, posterior_intervals
 from .vocabulary import is_blank, suggestion
 
 __all__ = ["CHUNK_SIZE", "iter_scored", "score", "score_csv"]
@@ -101,9 +102,11 @@ def _add_errors(errors: np.ndarray, new: np.ndarray) -> None:
 class _Scorer:
     """Scores chunks of an input table laid out by :func:`plan_columns`."""
 
-    def __init__(self, model: ModelCore, layout: Layout) -> None:
+    def __init__(self, model: ModelCore, layout: Layout,
+                 intervals: tuple[int, int] | None = None) -> None:
         self.model = model
         self.layout = layout
+        self.intervals = intervals  # (draws, seed), or None
         self.expected = _Expected(model)
         self.levels = tuple(model.triage_rules.levels)
         self.finding_index = {f: j for j, f in enumerate(model.findings)}
@@ -140,9 +143,14 @@ class _Scorer:
                     _add_errors(errors, bad)
         ok = errors == ""
         probs = np.full((n, len(model.conditions)), np.nan)
+        ranges = np.full((2, n, len(model.conditions)), np.nan) if self.intervals else None
         triage = np.full(n, "", dtype=object)
         flags = np.full(n, "", dtype=object)
         if ok.any():
+            if ranges is not None:
+                draws, seed = self.intervals  # type: ignore[misc]
+                ranges[:, ok] = posterior_intervals(model, context[ok], findings[ok],
+                                                    draws=draws, seed=seed)
             p = np.asarray(model.infer(context[ok], findings[ok]), dtype=float)
             fired = model.triage_rules.fired(findings[ok], p)
             probs[ok] = p
@@ -150,10 +158,11 @@ class _Scorer:
                 model.triage_rules.levels_of(fired)
             ]
             flags[ok] = self.red_flags(fired)
-        return self._output(frame, first_row, probs, ok, triage, flags, errors)
+        return self._output(frame, first_row, probs, ok, triage, flags, errors, ranges)
 
     def _output(self, frame: pd.DataFrame, first_row: int, probs: np.ndarray, ok: np.ndarray,
-                triage: np.ndarray, flags: np.ndarray, errors: np.ndarray) -> pd.DataFrame:
+                triage: np.ndarray, flags: np.ndarray, errors: np.ndarray,
+                ranges: np.ndarray | None = None) -> pd.DataFrame:
         model, layout = self.model, self.layout
         n = len(frame)
         if layout.has_case_id:
@@ -176,6 +185,9 @@ class _Scorer:
         data["red_flags"] = flags
         for j, cond in enumerate(model.conditions):
             data[f"p_{cond}"] = probs[:, j]
+        if ranges is not None:
+            for j, cond in enumerate(model.conditions):
+                data[f"p_{cond}_low"], data[f"p_{cond}_high"] = ranges[0, :, j], ranges[1, :, j]
         data["error"] = errors
         for name in layout.output[len(data):]:
             data[name] = frame[name].to_numpy()
@@ -183,7 +195,8 @@ class _Scorer:
 
 
 def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
-          chunk_size: int = CHUNK_SIZE) -> pd.DataFrame:
+          chunk_size: int = CHUNK_SIZE, intervals: bool = False, draws: int = DRAWS,
+          seed: int = SEED) -> pd.DataFrame:
     """Score a table of cases: ranked posteriors and triage, one output row per case.
 
     Parameters
@@ -198,6 +211,11 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         Other free-text columns to copy to the output untouched.
     chunk_size : int
         Cases given to the inference engine at a time.
+    intervals : bool, default False
+        Also give each posterior's 90 % interval over the numbers' plausible ranges,
+        as ``p_<condition>_low`` and ``p_<condition>_high`` (``draws`` parameter draws,
+        ``seed``; see :mod:`model.uncertainty`). Costs about ``draws`` times the
+        inference.
 
     Returns
     -------
@@ -205,7 +223,8 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         Same index and order as ``cases``. Columns ``case_id`` (row numbers from 1
         when the input has none), ``top1``..``top3`` with their probabilities,
         ``triage``, ``red_flags`` ("; "-joined), ``p_<condition>`` for every
-        condition, ``error`` (empty when scored), then the expected and free-text
+        condition (with ``intervals``, then ``p_<condition>_low`` and ``_high``),
+        ``error`` (empty when scored), then the expected and free-text
         columns as given. A row with a bad value is not scored: its message is in
         ``error``.
 
@@ -232,8 +251,8 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
             f"cases must be a pandas DataFrame with one row per case; got {type(cases).__name__}"
         )
     check_parameter("score", "chunk_size", chunk_size, Interval(int, 1, None))
-    layout = plan_columns(list(cases.columns), model, keep)
-    scorer = _Scorer(model, layout)
+    layout = plan_columns(list(cases.columns), model, keep, intervals)
+    scorer = _Scorer(model, layout, _settings(intervals, draws, seed))
     parts = [
         scorer.chunk(cases.iloc[start:start + chunk_size], start + 1)
         for start in range(0, len(cases), chunk_size)
@@ -243,11 +262,20 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
     return pd.concat(parts)
 
 
+def _settings(intervals: bool, draws: int, seed: int) -> tuple[int, int] | None:
+    if not intervals:
+        return None
+    check_parameter("score", "draws", draws, Interval(int, 20, None))
+    check_parameter("score", "seed", seed, Interval(int, 0, None))
+    return draws, seed
+
+
 # ----------------------------------------------------------------------------- CSV files
 
 
 def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
-                keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE
+                keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE,
+                intervals: bool = False, draws: int = DRAWS, seed: int = SEED
                 ) -> tuple[Layout, Iterator[pd.DataFrame]]:
     """Score a case CSV chunk by chunk, without writing it anywhere.
 
@@ -255,13 +283,14 @@ def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
     scored as the returned iterator is consumed. An input with a header but no
     cases raises :class:`HeelnetError` when the iterator ends.
     """
+    settings = _settings(intervals, draws, seed)
     chunks = read_csv(source, chunk_size)
     try:
-        layout = plan_columns(chunks.header, model, keep)
+        layout = plan_columns(chunks.header, model, keep, intervals)
     except BaseException:
         chunks.close()
         raise
-    scorer = _Scorer(model, layout)
+    scorer = _Scorer(model, layout, settings)
 
     def scored() -> Iterator[pd.DataFrame]:
         first = 1
@@ -280,7 +309,8 @@ def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
 def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
               model: ModelCore, *, keep: Iterable[str] = (),
               chunk_size: int = CHUNK_SIZE,
-              on_chunk: Callable[[pd.DataFrame], None] | None = None) -> Layout:
+              on_chunk: Callable[[pd.DataFrame], None] | None = None,
+              intervals: bool = False, draws: int = DRAWS, seed: int = SEED) -> Layout:
     """Score a case CSV into an output CSV, streaming; see :func:`score` for the columns.
 
     Parameters
@@ -295,6 +325,8 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
         Rows read, scored and written at a time.
     on_chunk : callable, optional
         Called with each scored chunk (for metrics and progress).
+    intervals, draws, seed
+        Posterior intervals, as for :func:`score`.
 
     Returns
     -------
@@ -308,7 +340,8 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
     HeelnetError
         For an empty file or a bad header (the output is then not touched).
     """
-    layout, chunks = iter_scored(source, model, keep=keep, chunk_size=chunk_size)
+    layout, chunks = iter_scored(source, model, keep=keep, chunk_size=chunk_size,
+                                 intervals=intervals, draws=draws, seed=seed)
 
     def write(handle: TextIO) -> None:
         csv.writer(handle, lineterminator="\n").writerow(layout.output)

@@ -15,13 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import HeelnetError
-from . import bundled, diagnose, export, score, simulate
+from . import bundled, diagnose, export, fit, score, simulate
 from .common import DISCLAIMER, PROG
 
 __all__ = ["main"]
 
 #: The commands, in the order ``--help`` lists them.
-COMMANDS = (score, simulate, diagnose, export)
+COMMANDS = (score, simulate, diagnose, export, fit)
 
 
 def _parser() -> argparse.ArgumentParser:
