@@ -118,39 +118,35 @@ class Fit:
 
 def beta_prior(value: np.ndarray, low: np.ndarray, high: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
-    """Beta(a, b) with the logit-scale mean and variance of the range's logit-normal.
+    """Beta(a, b) with mean ``value`` and the logit-scale variance of the range.
 
-    The logit of a Beta(a, b) has mean ψ(a) − ψ(b) and variance ψ'(a) + ψ'(b);
-    these are matched to logit(value) and ((logit(high) − logit(low)) / (2 · 1.645))²
-    by Newton's method on (log a, log b).
+    The logit of a Beta(a, b) has variance ψ'(a) + ψ'(b). With a = n · value and
+    b = n · (1 − value) (so that the mean, and hence a fit with no cases, is the
+    number itself), ``n`` is solved by bisection on log n so that this variance is
+    ((logit(high) − logit(low)) / (2 · 1.645))², the variance of the range's
+    logit-normal (:mod:`model.uncertainty`). ``n`` is the effective sample size.
 
     Examples
     --------
     >>> import numpy as np
     >>> a, b = beta_prior(np.array([0.75]), np.array([0.5]), np.array([0.9]))
     >>> float(np.round(a + b, 1)[0])  # an assumed link of 0.75, odds ×/÷ 3
-    12.9
+    13.6
     """
-    from scipy.special import digamma, polygamma
+    from scipy.special import polygamma
 
     from .uncertainty import Z
 
     logit = lambda p: np.log(p) - np.log1p(-p)  # noqa: E731
-    mean = logit(value)
     var = ((logit(high) - logit(low)) / (2 * Z)) ** 2
-    n = 1.0 / (var * value * (1 - value))
-    x = np.log(np.maximum(np.stack([n * value, n * (1 - value)]), 1e-3))
-    for _ in range(100):
-        a, b = np.exp(x)
-        f = np.stack([digamma(a) - digamma(b) - mean, polygamma(1, a) + polygamma(1, b) - var])
-        j11, j12 = polygamma(1, a) * a, -polygamma(1, b) * b
-        j21, j22 = polygamma(2, a) * a, polygamma(2, b) * b
-        det = j11 * j22 - j12 * j21
-        step = np.stack([(j22 * f[0] - j12 * f[1]) / det, (j11 * f[1] - j21 * f[0]) / det])
-        x = x - np.clip(step, -2, 2)
-        if np.abs(step).max() < 1e-12:
-            break
-    return np.exp(x[0]), np.exp(x[1])
+    lo, hi = np.full(len(value), -20.0), np.full(len(value), 40.0)  # log n
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        n = np.exp(mid)
+        wider = polygamma(1, n * value) + polygamma(1, n * (1 - value)) > var
+        lo, hi = np.where(wider, mid, lo), np.where(wider, hi, mid)
+    n = np.exp((lo + hi) / 2)
+    return n * value, n * (1 - value)
 
 
 # ----------------------------------------------------------------------------- the cases
