@@ -46,7 +46,7 @@ def test_beta_prior_has_the_range_as_its_central_90_percent():
     q = beta.ppf([[0.05], [0.5], [0.95]], a, b)
     # matched on the logit scale: the percentiles agree to ~10 %, ~30 % for a skewed leak
     assert np.all(np.abs(q[0] / low - 1) < [0.1, 0.3, 0.1])
-    assert np.all(np.abs(q[2] / high - 1) < [0.1, 0.15, 0.1])
+    assert np.all(np.abs(q[2] / high - 1) < [0.1, 0.3, 0.1])
     assert a / (a + b) == pytest.approx(value)  # the mean is the number: no cases, no move
     assert (a + b)[2] > 20 * (a + b)[0]  # a narrow range is a strong prior
 
@@ -75,7 +75,7 @@ def test_closed_form_when_one_cause_explains_the_finding(toy_copy):
     toy = Model.from_directory(toy_copy)
     cases = pd.DataFrame({"lump": ["yes"] * 7 + ["no"] * 13 + ["yes", ""],
                           "expected_condition": ["tendon"] * 20 + ["none", "tendon"]})
-    with pytest.raises(FitError, match="row 21: .*"):  # lump without a cause is impossible
+    with pytest.raises(FitError, match=r"row 21: expected_condition: unknown condition 'x'"):
         toy.fit(cases.assign(expected_condition=cases.expected_condition.replace("none", "x")))
     result = toy.fit(cases.iloc[:20].assign(lump=cases.lump.iloc[:20]), tables=["likelihood"])
     a, b = beta_prior(np.array([0.4]), *(np.array([v]) for v in scaled(0.4, 3, "likelihood")))

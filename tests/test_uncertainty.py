@@ -91,7 +91,7 @@ def test_zero_width_ranges_give_the_point_posterior(toy_model):
 def test_draws_keep_every_table_valid(model):
     nets = draw_networks(model.knowledge, model.tables, 200, np.random.default_rng(5))
     for net in nets:
-        assert all((0 <= t).all() and (t <= 1).all() for t in net.condition_tables)
+        assert all((t >= 0).all() and (t <= 1).all() for t in net.condition_tables)
         assert all(np.allclose(t.sum(axis=-1), 1) for t in net.context_tables)
         assert ((net.link > 0) == (model.tables.link > 0)).all()
         assert (net.leak < 1).all()
