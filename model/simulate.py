@@ -288,13 +288,16 @@ def simulate(n: int, model: ModelCore, seed: int = 0, **settings: object) -> pd.
 
 
 def labelled_cases(model: ModelCore, n: int, seed: int = 0, *, asked: float = 1.0,
-                   tables: NetworkTables | None = None) -> pd.DataFrame:
+                   require_condition: bool = False, tables: NetworkTables | None = None
+                   ) -> pd.DataFrame:
     """``n`` people drawn from the whole population (no one selected for consulting),
     as labelled cases for :func:`model.fit.fit`: ``expected_condition`` lists the
     conditions present, or ``none``.
 
-    Each finding is asked with probability ``asked``; context is always known.
-    ``tables`` draws from other numbers of the same network (a "true" model).
+    Each finding is asked with probability ``asked``; context is always known. With
+    ``require_condition`` only people with at least one condition are kept (a
+    selection on the conditions, which does not bias links and leaks). ``tables``
+    draws from other numbers of the same network (a "true" model).
 
     Examples
     --------
@@ -307,7 +310,17 @@ def labelled_cases(model: ModelCore, n: int, seed: int = 0, *, asked: float = 1.
     check_parameter("labelled_cases", "asked", asked, Interval(float, 0, 1, "right"))
     rng = np.random.default_rng(seed)
     net = tables if tables is not None else model.tables
-    context, truth = draw_truth(net, n, rng)
+    contexts, truths = [], []
+    kept = 0
+    while kept < n:
+        context, truth = draw_truth(net, max(n, 20_000) if require_condition else n, rng)
+        if require_condition:
+            some = truth.any(axis=1)
+            context, truth = context[some], truth[some]
+        contexts.append(context)
+        truths.append(truth)
+        kept += len(truth)
+    context, truth = np.concatenate(contexts)[:n], np.concatenate(truths)[:n]
     findings = draw_findings(net, truth, rng)
     findings = np.where(rng.random(findings.shape) < asked, findings, -1).astype(np.int8)
     ages = np.full(n, -1)
