@@ -14,9 +14,11 @@ By default the noisy-OR **links** and **leaks** (``tables=("likelihood", "leak")
 P(finding | conditions) does not depend on who consults, so a clinic's case series
 estimates it without bias (a case chosen *because* of a finding is the exception:
 leave the findings that brought the cases in, the presenting complaint, out with
-``exclude``). Baselines, risk ratios and context priors describe the population, and
-a case series is selected on its conditions, so fitting them from one would be
-biased; they are not fitted. The structure (which links exist) never changes.
+``exclude``). Baselines and risk ratios describe the population, and a case series is
+selected on its conditions, so fitting them from one would be biased: they are fitted
+only when asked (``tables=("condition_prior", "risk_ratio")``, see
+:mod:`model.fit_priors`), for cases that sample the whole population. Context priors
+are never fitted. The structure (which links exist) never changes.
 
 How
 ---
@@ -54,10 +56,12 @@ if TYPE_CHECKING:
 
     from .diagnosis import ModelCore
 
-__all__ = ["FIT_TABLES", "Fit", "FitError", "beta_prior", "fit"]
+__all__ = ["FIT_TABLES", "LINK_TABLES", "RISK_TABLES", "Fit", "FitError", "beta_prior", "fit"]
 
-#: The tables fit can update.
-FIT_TABLES = ("likelihood", "leak")
+#: The tables fit updates by default, those it can update on request, and all of them.
+LINK_TABLES = ("likelihood", "leak")
+RISK_TABLES = ("condition_prior", "risk_ratio")
+FIT_TABLES = (*LINK_TABLES, *RISK_TABLES)
 #: What ``expected_condition`` says for a case with none of the modelled conditions.
 NONE = "none"
 #: EM stops when no number moves by more than this, or after MAX_ITERATIONS.
@@ -160,9 +164,10 @@ def _row_names(cases: pd.DataFrame) -> list[str]:
 
 
 def read_cases(model: ModelCore, cases: pd.DataFrame, pre_errors: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """``(truth (n, C) bool, findings (n, F) int8)`` of labelled cases, or a FitError
-    naming every bad row (with the messages :func:`model.score` gives)."""
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(truth (n, C) bool, findings (n, F) int8, context (n, X) int64)`` of labelled
+    cases (engine codes, -1 not given), or a FitError naming every bad row (with the
+    messages :func:`model.score` gives)."""
     from .scoring import score
 
     if not isinstance(cases, pd.DataFrame):
@@ -194,12 +199,17 @@ def read_cases(model: ModelCore, cases: pd.DataFrame, pre_errors: np.ndarray | N
     for j, name in enumerate(model.findings):
         if name in cases.columns:
             findings[:, j] = model.encoding.column(name, cases[name])[0]
+    context = np.full((len(cases), len(model.context_nodes)), -1, dtype=np.int64)
+    for j, node in enumerate(model.context_nodes):
+        name = model.encoding.item_of(node)
+        if name in cases.columns:
+            context[:, j] = model.encoding.column(name, cases[name])[0]
     index = {c: i for i, c in enumerate(model.conditions)}
     truth = np.zeros((len(cases), len(model.conditions)), dtype=bool)
     for row, label in enumerate(labels.where(~none, "")):
         for part in filter(None, (p.strip() for p in label.split("|"))):
             truth[row, index[part]] = True
-    return truth, findings
+    return truth, findings, context
 
 
 # ----------------------------------------------------------------------------- EM
@@ -242,7 +252,7 @@ def _significant(x: np.ndarray) -> np.ndarray:
 
 
 def fit(model: ModelCore, cases: pd.DataFrame, *, strength: float = 1.0,
-        tables: Iterable[str] = FIT_TABLES, exclude: Iterable[str] = (),
+        tables: Iterable[str] = LINK_TABLES, exclude: Iterable[str] = (),
         label: str = "labelled cases", pre_errors: np.ndarray | None = None) -> Fit:
     """Update ``model``'s links and leaks from labelled cases (see the module docstring).
 
@@ -254,7 +264,10 @@ def fit(model: ModelCore, cases: pd.DataFrame, *, strength: float = 1.0,
     strength : float, default 1
         Multiplies each prior's effective sample size (> 0).
     tables : iterable of str
-        Which of ``likelihood`` and ``leak`` to fit (both by default).
+        Which numbers to fit: ``likelihood`` and ``leak`` by default; ``condition_prior``
+        and ``risk_ratio`` on request, and only from a sample of the population (a
+        practice's whole register), never from a case series chosen for its conditions
+        (see :mod:`model.fit_priors`).
     exclude : iterable of str
         Findings whose links and leak stay as they are (the presenting complaint that
         selected the cases).
@@ -285,7 +298,21 @@ def fit(model: ModelCore, cases: pd.DataFrame, *, strength: float = 1.0,
     check_parameter("fit", "strength", strength, Interval(float, 0, None, "neither"))
     tables = tuple(check_ids("fit", "tables", tables, FIT_TABLES, "table"))
     exclude = set(check_ids("fit", "exclude", exclude, model.findings, "finding"))
-    truth, findings = read_cases(model, cases, pre_errors)
+    truth, findings, context = read_cases(model, cases, pre_errors)
+    changes = _link_changes(model, truth, findings, tables, exclude, strength)
+    risks = [t for t in tables if t in RISK_TABLES]
+    if risks:
+        from .fit_priors import risk_changes
+
+        changes += risk_changes(model, truth, context, risks, strength)
+    return _assemble(model, changes, label, len(cases))
+
+
+def _link_changes(model: ModelCore, truth: np.ndarray, findings: np.ndarray,
+                  tables: tuple[str, ...], exclude: set[str], strength: float) -> list[dict]:
+    """EM over the links and leaks of ``tables``: one change per number with cases."""
+    from scipy.stats import beta
+
     rows, weight = np.unique(np.hstack([truth.astype(np.int8), findings]), axis=0,
                              return_counts=True)
     truth_u, findings_u = rows[:, :truth.shape[1]].astype(bool), rows[:, truth.shape[1]:]
@@ -293,11 +320,11 @@ def fit(model: ModelCore, cases: pd.DataFrame, *, strength: float = 1.0,
     cond = {c: i for i, c in enumerate(model.conditions)}
     find = {f: j for j, f in enumerate(model.findings)}
     net = model.tables
-    where = {"likelihood": {}, "leak": {}}
+    where: dict[str, dict] = {"likelihood": {}, "leak": {}}
     prior = {"likelihood": (np.ones_like(net.link), np.ones_like(net.link)),
              "leak": (np.ones_like(net.leak), np.ones_like(net.leak))}
     fitted = {"likelihood": np.zeros(net.link.shape, bool), "leak": np.zeros(len(net.leak), bool)}
-    for table in tables:
+    for table in (t for t in tables if t in LINK_TABLES):
         part = records[(records.table == table) & ~records.node.isin(exclude)]
         value, low, high = (part[c].to_numpy(float) for c in ("value", "low", "high"))
         usable = (value > 0) & (value < 1) & (low < value) & (value < high)
@@ -309,19 +336,11 @@ def fit(model: ModelCore, cases: pd.DataFrame, *, strength: float = 1.0,
             prior[table][0][at], prior[table][1][at] = strength * a_k, strength * b_k
             fitted[table][at] = True
             where[table][row] = at
+    if not where["likelihood"] and not where["leak"]:
+        return []
     result = _em(truth_u, findings_u, weight.astype(float), net.link, net.leak, prior, fitted)
-    return _assemble(model, result, prior, where, strength, label, len(cases))
-
-
-def _assemble(model: ModelCore, result: dict[str, np.ndarray],
-              prior: dict[str, tuple[np.ndarray, np.ndarray]], where: dict[str, dict],
-              strength: float, label: str, n_cases: int) -> Fit:
-    """The new parameters table, the changes and the fitted model."""
-    from scipy.stats import beta
-
-    params = model.knowledge.parameters()
-    changes, updates = [], []
     tail = (1.0 - LEVEL) / 2
+    changes = []
     for table, positions in where.items():
         for row, at in positions.items():
             trials = float(result[f"trials_{table}"][at])
@@ -329,28 +348,42 @@ def _assemble(model: ModelCore, result: dict[str, np.ndarray],
                 continue  # no case behind it: the row stays as it was
             a, b = prior[table][0][at], prior[table][1][at]
             events = float(result[f"events_{table}"][at])
-            value = float(result[table][at])
-            post = (a + events, b + trials - events)
-            low, high = _significant(beta.ppf([tail, 1 - tail], *post))
-            value = float(_significant(value))
-            low, high = min(low, value), max(high, value)
-            old = params.loc[row]
+            low, high = beta.ppf([tail, 1 - tail], a + events, b + trials - events)
             changes.append({
-                "row": row, "table": table, "node": old.node, "parent": old.parent,
-                "old": old.value, "old_low": old.low, "old_high": old.high, "value": value,
-                "low": low, "high": high, "cases": trials, "events": events,
-                "prior_cases": a + b,
+                "row": row, "table": table, "value": float(result[table][at]), "low": low,
+                "high": high, "cases": trials, "events": events, "prior_cases": a + b,
+                "how": (f"Beta posterior mean given {trials:g} labelled cases ({events:.4g} "
+                        f"expected with the number firing, EM) and a Beta({a:.4g}, {b:.4g}) "
+                        f"prior (effective sample size {a + b:.4g}, strength {strength:g})"),
             })
-            derivation = (
-                f"Beta posterior mean given {trials:g} labelled cases ({events:.4g} expected "
-                f"with the number firing, EM) and a Beta({a:.4g}, {b:.4g}) prior "
-                f"(effective sample size {a + b:.4g}, strength {strength:g}) matched to the "
-                f"previous number {old.value:g}, range [{old.low:g}, {old.high:g}]; "
-                f"previous source ({old.source_kind}): {old.source}"
-                + (f"; previous derivation: {old.derivation}" if old.derivation else "")
-            )
-            updates.append((row, value, low, high,
-                            f"heelnet fit: {trials:g} of {n_cases} {label}", derivation))
+    return changes
+
+
+def _assemble(model: ModelCore, found: list[dict], label: str, n_cases: int) -> Fit:
+    """The new parameters table (values rounded as they will be written), the changes
+    and the fitted model."""
+    params = model.knowledge.parameters()
+    records = params.to_dict("index")
+    changes, updates = [], []
+    for change in found:
+        row = change["row"]
+        old = records[row]
+        value = float(_significant(change["value"]))
+        low, high = _significant(np.array([change["low"], change["high"]]))
+        low, high = min(float(low), value), max(float(high), value)
+        changes.append({**{k: change[k] for k in ("row", "table", "cases", "events",
+                                                  "prior_cases")},
+                        "node": old["node"], "parent": old["parent"],
+                        "parent_state": old["parent_state"], "old": old["value"],
+                        "old_low": old["low"], "old_high": old["high"], "value": value,
+                        "low": low, "high": high})
+        derivation = (
+            f"{change['how']}, matched to the previous number {old['value']:g}, range "
+            f"[{old['low']:g}, {old['high']:g}]; previous source ({old['source_kind']}): "
+            f"{old['source']}"
+            + (f"; previous derivation: {old['derivation']}" if old["derivation"] else ""))
+        updates.append((row, value, low, high,
+                        f"heelnet fit: {change['cases']:g} of {n_cases} {label}", derivation))
     if updates:
         rows, values, lows, highs, sources, derivations = map(list, zip(*updates))
         params.loc[rows, "value"] = values
@@ -360,8 +393,8 @@ def _assemble(model: ModelCore, result: dict[str, np.ndarray],
         params.loc[rows, "source_kind"] = "data"
         params.loc[rows, "source"] = sources
         params.loc[rows, "derivation"] = derivations
-    columns = ["row", "table", "node", "parent", "old", "old_low", "old_high", "value", "low",
-               "high", "cases", "events", "prior_cases"]
+    columns = ["row", "table", "node", "parent", "parent_state", "old", "old_low", "old_high",
+               "value", "low", "high", "cases", "events", "prior_cases"]
     frame = pd.DataFrame(changes, columns=columns)
     fitted = type(model).from_parameters(params, model.vocabulary)
     return Fit(fitted, fitted.parameters(), frame, n_cases, model)

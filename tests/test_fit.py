@@ -158,7 +158,7 @@ def test_bad_cases_name_every_row_and_write_nothing(toy_model, tmp_path):
 
 @pytest.mark.parametrize("options, message", [
     ({"strength": 0}, r"The 'strength' parameter of fit must be a number in the range \(0, inf\)"),
-    ({"tables": ["risk_ratio"]}, r"The 'tables' parameter of fit names an unknown table 'risk_ratio'"),
+    ({"tables": ["context_prior"]}, r"The 'tables' parameter of fit names an unknown table 'context_prior'"),
     ({"exclude": ["pian"]}, r"unknown finding 'pian'; did you mean 'pain'\?"),
 ])
 def test_bad_parameters_are_named(toy_model, options, message):
@@ -195,3 +195,25 @@ def test_cli_fit_writes_a_folder_the_cli_loads(tmp_path, capsys):
     (tmp_path / "other" / "notes.txt").write_text("keep me")
     assert main(["fit", str(source), "-o", str(tmp_path / "other"), "--priors", str(TOY)]) == 1
     assert "neither empty nor a priors folder" in capsys.readouterr().err
+
+
+def test_baselines_and_risk_ratios_only_on_request_and_recovered(toy_model):
+    table = toy_model.parameters()
+    truth = {("condition_prior", "tendon", ""): 0.2, ("risk_ratio", "tear", "sex"): 4.0}
+    for key, value in truth.items():
+        table.loc[_row(table, key), "value"] = value
+    true_model = Model.from_parameters(table, toy_model.vocabulary)
+    cases = labelled_cases(toy_model, 3000, seed=2, tables=true_model.tables)
+    assert set(toy_model.fit(cases).changes.table) == {"likelihood", "leak"}
+    result = toy_model.fit(cases, tables=["condition_prior", "risk_ratio"])
+    assert set(result.changes.table) == {"condition_prior", "risk_ratio"}
+    changes = result.changes.set_index(["table", "node", "parent"])
+    for key, value in truth.items():
+        row = changes.loc[key]
+        assert abs(row.value - value) < abs(row.old - value) / 3
+        half = (row.high - row.low) / 2
+        assert row.low - half <= value <= row.high + half
+    unknown_sex = cases.assign(sex=None)  # cases without the parent do not count for it
+    again = toy_model.fit(pd.concat([cases, unknown_sex]), tables=["risk_ratio"])
+    sex = again.changes.set_index(["table", "node", "parent"]).loc[("risk_ratio", "tear", "sex")]
+    assert sex.cases == (cases.sex == "male").sum()

@@ -33,7 +33,9 @@ def add(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     fit.add_argument("--strength", type=float, default=1.0,
                      help="multiplies each prior's effective sample size (default 1)")
     fit.add_argument("--tables", default="likelihood,leak",
-                     help="comma-separated tables to fit: likelihood, leak (default both)")
+                     help="comma-separated tables to fit (default likelihood,leak); "
+                          "condition_prior and risk_ratio only from a sample of the whole "
+                          "population, never from a case series chosen for its conditions")
     fit.add_argument("--exclude", metavar="FINDING", action="append", default=[],
                      help="keep this finding's links and leak as they are (repeatable): the "
                           "presenting complaint that selected the cases")
@@ -66,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {path}: {len(result.changes)} numbers moved by {result.cases} labelled cases")
     moved = result.changes.assign(shift=(result.changes.value - result.changes.old).abs())
     for rec in moved.sort_values("shift", ascending=False).head(SHOWN).itertuples():
-        what = f"P({rec.node} | {rec.parent})" if rec.table == "likelihood" else \
-            f"leak of {rec.node}"
+        what = {"likelihood": f"P({rec.node} | {rec.parent})", "leak": f"leak of {rec.node}",
+                "condition_prior": f"baseline P({rec.node})",
+                "risk_ratio": f"risk ratio of {rec.node} for {rec.parent} = "
+                              f"{rec.parent_state}"}[rec.table]
         print(f"  {what:<55} {rec.old:8.4g} -> {rec.value:8.4g}  "
               f"[{rec.low:.4g}, {rec.high:.4g}]  {rec.cases:g} cases")
     print(f"\nUse it: {PROG} --priors {path} ...\n{DISCLAIMER}")
