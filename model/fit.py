@@ -287,9 +287,9 @@ def fit(model: ModelCore, cases: pd.DataFrame, *, strength: float = 1.0,
     --------
     >>> from pathlib import Path
     >>> from model import Model
+    >>> from model.simulate import labelled_cases
     >>> toy = Model.from_directory(Path("tests/toy_priors"))
-    >>> cases = toy.simulate(400, seed=1, asked=1.0)
-    >>> result = toy.fit(cases)
+    >>> result = toy.fit(labelled_cases(toy, 400, seed=1))
     >>> sorted(set(result.changes.table))
     ['leak', 'likelihood']
     >>> int(result.model.parameters().source_kind.eq("data").sum()) == len(result.changes)

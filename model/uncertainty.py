@@ -24,7 +24,7 @@ posteriors by Monte Carlo:
 3. **Refill, don't recompile.** Each draw is a :class:`~model.network.NetworkTables`
    of the model's own shape; the engine's numbers are filled for all draws at
    once (:meth:`model.engine.Engine.refill_many`) and cached on the model, so a
-   second case costs only the kernel runs (about 0.2-0.4 ms a draw).
+   second case costs only the kernel runs (about 0.1-0.4 ms a draw).
 4. **Read the interval.** The interval is the 5th and 95th percentile of the
    posterior over the draws. With the default :data:`DRAWS` = 1000 draws, each end
    is the 5th (95th) percentile up to a Monte Carlo error of about ±0.7

@@ -184,3 +184,13 @@ def test_bad_draws_are_named(model, draws):
     with pytest.raises(ValueError, match="The 'draws' parameter of posterior_intervals must be "
                                          r"a whole number in the range \[20, inf\)"):
         posterior_intervals(model, *model.encoding.encode([{}]), draws=draws)
+
+
+def test_posterior_draws_are_what_the_interval_summarises(toy_model):
+    from model.uncertainty import posterior_draws
+
+    ctx, fnd = toy_model.encoding.encode([{"pain": True}])
+    draws = posterior_draws(toy_model, ctx, fnd, draws=200, seed=4)
+    low, high = posterior_intervals(toy_model, ctx, fnd, draws=200, seed=4)
+    assert draws.shape == (200, 1, 2)
+    assert np.allclose(np.quantile(draws, [0.05, 0.95], axis=0), [low, high])
