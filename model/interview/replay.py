@@ -28,7 +28,7 @@ from ..columns import Layout
 from ..scoring import CHUNK_SIZE, Scorer, score, score_csv
 from ..vocabulary import Value
 from .policy import Policy
-from .session import Interview
+from .session import INTAKE, Interview
 
 if TYPE_CHECKING:
     from ..diagnosis import ModelCore
@@ -73,6 +73,7 @@ class Replay(Scorer):
         self.input_layout = layout
         self.layout = dataclasses.replace(layout, output=(*layout.output, *REPLAY_COLUMNS))
         self.max_questions, self.policy = max_questions, policy
+        self.intake_ids = tuple(i for i in INTAKE if i in model.vocabulary.inputs)
         self.answers: list[Answers | None] = []
 
     def finish(self, frame: pd.DataFrame, first_row: int, context: np.ndarray,
