@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import HeelnetError
+from ..interview.policy import STOPPED
 from .bundled import BUNDLED
 from .common import DISCLAIMER, PROG, model_of
 
@@ -156,14 +157,15 @@ def converse(session: Interview) -> int:
 
 def describe(result: InterviewResult, top: int = 5) -> str:
     """The end of an interview in words: ranked list, triage, red flags, why."""
-    lines = [f"After {result.questions_asked} questions"
-             + (f" (stopped: {result.stopped})" if result.stopped else "") + ":", ""]
+    why = STOPPED.get(result.stopped, result.stopped)
+    lines = [f"After {result.questions_asked} questions" + (f". {why}" if why else "") + "", ""]
     width = max(len(c) for c, _ in result.ranked[:top])
     for condition, p in result.ranked[:top]:
         lines.append(f"  {condition:<{width}}  {p:6.1%}  {'#' * round(40 * p)}")
     lines += ["", f"Triage: {result.triage}"]
     lines += [f"  - {flag}" for flag in result.red_flags]
-    if result.diagnosis.findings:
+    model = result.diagnosis.model
+    if any(model.vocabulary.kind(item) == "finding" for item in result.diagnosis.findings):
         lines += ["", "Why:", str(result.explain())]
     lines += ["", f"{DISCLAIMER} Probabilities, not a diagnosis."]
     return "\n".join(lines)

@@ -81,10 +81,15 @@ class ReplayEvaluation:
             (f"top-1 within {GOAL_TOP1_POINTS} points of the full vignette",
              gap <= GOAL_TOP1_POINTS,
              f"{self.interview.top1_accuracy:.1%} vs {self.full.top1_accuracy:.1%} "
-             f"({gap:+.1f} points below)"),
+             f"({abs(gap):.1f} points {'below' if gap >= 0 else 'above'})"),
             (f"no {self.emergency_level} under-triaged", under == 0,
              f"{under} of {total} (full vignette: {full_under})"),
         ]
+
+    def under_triaged(self, summary: Summary) -> list[str]:
+        """The ids of the cases expected at the most urgent level and advised less."""
+        return [case for case, expected, _ in summary.under_triaged
+                if expected == self.emergency_level]
 
 
 def _prefix_arrays(model: ModelCore, answers: Sequence[Answers | None], intake: Sequence[str],

@@ -61,13 +61,20 @@ from ..questions import Lookahead
 if TYPE_CHECKING:
     from ..diagnosis import ModelCore
 
-__all__ = ["WARNING_SIGN", "Choice", "Policy", "choose"]
+__all__ = ["STOPPED", "WARNING_SIGN", "Choice", "Policy", "choose"]
 
 INFORMATION = "most informative"
 WARNING_SIGN = "warning sign"
 TRIAGE = "settles the triage"
 #: Why an interview stopped.
 SAFE, EXHAUSTED, LIMIT = "safe", "nothing left to ask", "question limit"
+#: The same, in words.
+STOPPED = {
+    SAFE: "The leading condition is clear and no unanswered warning sign could raise the "
+          "triage.",
+    LIMIT: "The question limit was reached.",
+    EXHAUSTED: "Every question has been asked.",
+}
 
 _UNIT = Interval(float, 0, 1, "neither")
 

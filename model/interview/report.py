@@ -86,6 +86,13 @@ def report_section(title: str, evaluation: ReplayEvaluation, figure: str) -> lis
     lines += ["", "| | interview | full vignette |", "|---|---|---|"]
     for measure, row in table.iterrows():
         lines.append(f"| {measure} | {row['interview']} | {row['full vignette']} |")
+    missed = evaluation.under_triaged(evaluation.interview)
+    if missed:
+        full = evaluation.under_triaged(evaluation.full)
+        same = " (the same cases)" if sorted(missed) == sorted(full) else ""
+        lines += ["", f"{evaluation.emergency_level} cases advised less urgent care: "
+                  f"interview {', '.join(missed)}; full vignette {', '.join(full) or 'none'}"
+                  f"{same}."]
     budget = budget_table(evaluation)
     level = evaluation.emergency_level
     lines += ["", "After the first k questions (every case stopped at k, or earlier if its "

@@ -22,7 +22,7 @@ from flask import Flask, render_template, request
 
 from ..cli.common import DISCLAIMER
 from ..errors import HeelnetError
-from ..interview.policy import EXHAUSTED, LIMIT, SAFE
+from ..interview.policy import STOPPED
 from .pages import answer_help, encode_answer, read_form, rebuild, results
 
 if TYPE_CHECKING:
@@ -42,13 +42,6 @@ _HEADERS = {
 }
 
 
-#: Why an interview stopped, in words.
-STOPPED = {
-    SAFE: "The leading condition is clear and no unanswered warning sign could raise the "
-          "triage.",
-    LIMIT: "The question limit was reached.",
-    EXHAUSTED: "Every question has been asked.",
-}
 
 
 def _fields(model: ModelCore) -> dict[str, list[Any]]:
