@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 import pandas as pd
 
+from ..columns import Layout
 from ..files import write_atomic, write_rows
 from ..metrics import Metrics, Summary
 from ..scoring import CHUNK_SIZE, Scorer, iter_scored
@@ -132,8 +133,9 @@ def evaluate_replay(source: str | os.PathLike[str], model: ModelCore, *,
     """
     made: list[Replay] = []
 
-    def scorer(m: ModelCore, layout: object) -> Replay:
-        made.append(Replay(m, layout, max_questions=max_questions, policy=policy))  # type: ignore[arg-type]
+    def scorer(m: ModelCore, layout: Layout) -> Replay:
+        made.append(Replay(m, layout, max_questions=max_questions, policy=policy,
+                           keep_answers=True))
         return made[-1]
 
     layout, chunks = iter_scored(source, model, scorer=scorer)

@@ -63,17 +63,19 @@ def interview_case(model: ModelCore, case: Mapping[str, Value | None], *,
 class Replay(Scorer):
     """A :class:`~model.scoring.Scorer` that interviews each good row before scoring it.
 
-    ``answers`` collects, per output row in order, the interview's answers (``None``
-    for a row with an error), for :mod:`model.interview.evaluation`.
+    With ``keep_answers``, :attr:`answers` collects, per output row in order, the
+    interview's answers (``None`` for a row with an error), for
+    :mod:`model.interview.evaluation`; otherwise nothing is kept between chunks.
     """
 
     def __init__(self, model: ModelCore, layout: Layout, *, max_questions: int | None = None,
-                 policy: Policy | None = None) -> None:
+                 policy: Policy | None = None, keep_answers: bool = False) -> None:
         super().__init__(model, layout)
         self.input_layout = layout
         self.layout = dataclasses.replace(layout, output=(*layout.output, *REPLAY_COLUMNS))
         self.max_questions, self.policy = max_questions, policy
         self.intake_ids = tuple(i for i in INTAKE if i in model.vocabulary.inputs)
+        self.keep_answers = keep_answers
         self.answers: list[Answers | None] = []
 
     def finish(self, frame: pd.DataFrame, first_row: int, context: np.ndarray,
@@ -88,7 +90,8 @@ class Replay(Scorer):
         cells = frame[list(inputs)].to_numpy(dtype=object)
         for i in range(n):
             if errors[i] != "":
-                self.answers.append(None)
+                if self.keep_answers:
+                    self.answers.append(None)
                 continue
             case = {name: vocab.parse(name, cell)
                     for name, cell in zip(inputs, cells[i], strict=True)}
@@ -99,7 +102,8 @@ class Replay(Scorer):
             count[i] = session.questions_asked
             asked[i] = "|".join(item for item, _ in session.answers
                                 if item not in session.intake)
-            self.answers.append(session.answers)
+            if self.keep_answers:
+                self.answers.append(session.answers)
         out = super().finish(frame, first_row, context, findings, errors)
         out["questions_asked"] = pd.Series(count, index=out.index)
         out["asked"] = asked

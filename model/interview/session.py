@@ -11,6 +11,7 @@ answer: the item is not asked again and stays unknown (marginalised), never abse
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -113,7 +114,7 @@ class InterviewResult:
         """The ids asked after the intake, in order."""
         return tuple(item for item, _ in self.answers if item not in INTAKE)
 
-    def explain(self, conditions: Any = None, **options: Any) -> Explanation:
+    def explain(self, conditions: Sequence[str] | None = None, **options: Any) -> Explanation:
         """What each answer did to each top condition's odds (see :func:`model.explain`)."""
         return explain(self.diagnosis.model, self.diagnosis.findings, conditions, **options)
 
