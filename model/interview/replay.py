@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..columns import Layout
+from ..errors import HeelnetError
 from ..scoring import CHUNK_SIZE, Scorer, score, score_csv
 from ..vocabulary import Value
 from .policy import Policy
@@ -71,6 +72,10 @@ class Replay(Scorer):
     def __init__(self, model: ModelCore, layout: Layout, *, max_questions: int | None = None,
                  policy: Policy | None = None, keep_answers: bool = False) -> None:
         super().__init__(model, layout)
+        clash = [c for c in REPLAY_COLUMNS if c in layout.output]
+        if clash:
+            raise HeelnetError(f"column '{clash[0]}' is written by the replay; rename it in "
+                               "the input or do not keep it")
         self.input_layout = layout
         self.layout = dataclasses.replace(layout, output=(*layout.output, *REPLAY_COLUMNS))
         self.max_questions, self.policy = max_questions, policy

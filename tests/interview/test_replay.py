@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import score
+from model import HeelnetError, score
 from model.cli import main
 from model.interview.evaluation import evaluate_replay
 from model.interview.replay import REPLAY_COLUMNS, interview_case, replay, replay_csv
@@ -102,6 +102,11 @@ def test_a_bad_header_leaves_the_output_untouched(tmp_path, capsys):
     assert main(["interview", "--replay", str(source), "-o", str(target)]) == 1
     assert "did you mean 'fever'" in capsys.readouterr().err
     assert target.read_text() == "old"
+
+
+def test_a_kept_column_may_not_clash_with_the_replay_columns(model):
+    with pytest.raises(HeelnetError, match="column 'asked' is written by the replay"):
+        replay(CASES.assign(asked="x"), model, keep=["asked"])
 
 
 def test_cli_needs_an_output_or_a_report(tmp_path, capsys):
