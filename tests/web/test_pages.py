@@ -157,3 +157,34 @@ def test_interview_undo_and_tampered_answers(client):
     page = interview(client, ["age_years=35", "fever=perhaps", "sex=male"])
     assert "An earlier answer could not be read" in page
     assert 'value="age_years=35"' in page and 'value="sex=male"' not in page
+
+
+def test_serve_command_listens_on_this_computer_and_stops_on_ctrl_c(monkeypatch, capsys):
+    """python -m model serve: the real server on a free port, stopped as Ctrl+C would."""
+    import model.web as web
+    from model.cli import main
+
+    made, original = [], web.make_server
+
+    def make(model, port):
+        server = original(model, port)
+        made.append(server)
+        server.serve_forever = lambda: (_ for _ in ()).throw(KeyboardInterrupt)
+        return server
+
+    monkeypatch.setattr(web, "make_server", make)
+    assert main(["serve", "--port", "0"]) == 0
+    out = capsys.readouterr().out
+    assert f"http://127.0.0.1:{made[0].server_port}/" in out and "not a medical device" in out
+    assert made[0].server_address[0] == "127.0.0.1"
+    assert main(["serve", "--port", "70000"]) == 1
+    assert "--port must be a whole number from 0 to 65535" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["interview", "serve"])
+def test_help_says_what_it_is_and_what_it_is_not(command, capsys):
+    from model.cli import main
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "not a medical device" in " ".join(capsys.readouterr().out.split())
