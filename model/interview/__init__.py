@@ -5,7 +5,8 @@
 - :mod:`.session`: :class:`Interview`, the object a program drives
   (``next()``, ``answer()``, ``undo()``, ``done``, ``result``);
 - :mod:`.replay`: patients from a case file who answer only what their cells hold;
-- :mod:`.evaluation`: accuracy and triage against the number of questions.
+- :mod:`.evaluation` and :mod:`.report`: accuracy and triage against the number of
+  questions, and the report with its figure.
 """
 
 from .policy import Policy

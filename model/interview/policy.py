@@ -22,9 +22,10 @@ posteriors and triage the evidence would then have. From it, in this order:
    answer raises the triage | evidence) sums, over the conditions, each one's
    posterior times its chance of producing the sign (plus the sign's leak), so a
    condition the evidence has made implausible adds almost nothing. A hard cut on
-   the posteriors would not work: after the intake every posterior is small and
-   they are all within a few-fold of each other, so a cut relative to the leader
-   keeps them all and an absolute one keeps none.
+   the posteriors would not work: after the intake every posterior is below 1% and
+   the common conditions are within a factor of ten of each other (the priors
+   describe a primary-care population over a year), so a cut relative to the leader
+   keeps nearly all of them and an absolute one keeps none.
 
 2. **The most informative item**, by expected information gain about the
    conditions (:func:`model.next_questions`), while the leading condition is not

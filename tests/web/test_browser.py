@@ -88,6 +88,12 @@ def leader_and_triage(browser) -> tuple[str, str]:
         "return [c ? c.dataset.condition : '', t ? t.dataset.triage : ''];"))
 
 
+def settled(browser) -> bool:
+    """True when the results panel shows the latest answers (the form is not busy)."""
+    return browser.execute_script(
+        "return !document.getElementById('answers').hasAttribute('aria-busy');")
+
+
 def shoot(browser, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / name))
@@ -103,7 +109,8 @@ def test_ticking_the_rupture_story_updates_the_results(browser, site):
     Select(browser.find_element(By.NAME, "sex")).select_by_value("male")
     for item, value in RUPTURE.items():
         Select(browser.find_element(By.NAME, item)).select_by_value(value)
-    wait(browser, lambda b: leader_and_triage(b) == ("achilles_rupture", "emergency"))
+    wait(browser, lambda b: settled(b)
+         and leader_and_triage(b) == ("achilles_rupture", "emergency"))
     probabilities = [float(e.get_attribute("data-probability"))
                      for e in css(browser, "[data-condition]")]
     assert probabilities == sorted(probabilities, reverse=True) and probabilities[0] > 0.9
@@ -122,14 +129,16 @@ def test_a_bad_value_gets_a_clear_message_not_a_crash(browser, site):
     age = browser.find_element(By.NAME, "age_years")
     age.send_keys("250")
     Select(browser.find_element(By.NAME, "palpable_gap")).select_by_value("yes")
-    alert = wait(browser, lambda b: css(b, "[data-errors][role=alert]"))[0]
+    # the panel refreshes as each answer changes: wait for the one with both answers
+    wait(browser, lambda b: settled(b) and css(b, "[data-errors][role=alert]"))
+    assert leader_and_triage(browser)[1] == "emergency"  # the rest is still scored
+    alert = css(browser, "[data-errors][role=alert]")[0]
     assert "'age_years' must be a whole number from 0 to 120; got '250'" in alert.text
     assert age.get_attribute("aria-invalid") == "true"
-    assert leader_and_triage(browser)[1] == "emergency"  # the rest is still scored
     shoot(browser, "bad_value.png")
     age.clear()
     age.send_keys("35")
-    wait(browser, lambda b: not css(b, "[data-errors]"))
+    wait(browser, lambda b: settled(b) and not css(b, "[data-errors]"))
     assert age.get_attribute("aria-invalid") is None
 
 

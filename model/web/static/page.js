@@ -11,7 +11,6 @@
 
   async function refresh() {
     const ticket = ++latest;
-    form.setAttribute("aria-busy", "true");
     try {
       const response = await fetch(form.dataset.resultsUrl, {
         method: "POST", body: new FormData(form), headers: {"Accept": "text/html"},
@@ -32,7 +31,8 @@
         "Is python -m model serve still running?";
       panel.appendChild(alert);
     } finally {
-      if (ticket === latest) form.removeAttribute("aria-busy");
+      // busy from the first change until the answer to the last one is shown
+      if (ticket === latest && pending === null) form.removeAttribute("aria-busy");
     }
   }
 
@@ -49,7 +49,8 @@
 
   function soon() {
     clearTimeout(pending);
-    pending = setTimeout(refresh, 150);
+    form.setAttribute("aria-busy", "true");
+    pending = setTimeout(() => { pending = null; refresh(); }, 150);
   }
 
   form.addEventListener("change", soon);
@@ -59,6 +60,8 @@
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     clearTimeout(pending);
+    pending = null;
+    form.setAttribute("aria-busy", "true");
     refresh();
   });
 })();
