@@ -34,7 +34,7 @@ from .errors import HeelnetError
 from .files import read_csv, write_atomic, write_rows
 from .vocabulary import is_blank, suggestion
 
-__all__ = ["CHUNK_SIZE", "iter_scored", "score", "score_csv"]
+__all__ = ["CHUNK_SIZE", "Scorer", "iter_scored", "score", "score_csv"]
 
 #: Rows read, scored and written at a time.
 CHUNK_SIZE = 5000
@@ -98,8 +98,15 @@ def _add_errors(errors: np.ndarray, new: np.ndarray) -> None:
 # ----------------------------------------------------------------------------- scoring
 
 
-class _Scorer:
-    """Scores chunks of an input table laid out by :func:`plan_columns`."""
+class Scorer:
+    """Scores chunks of an input table laid out by :func:`plan_columns`.
+
+    :meth:`chunk` is :meth:`encode` (parse every cell, collect each row's errors)
+    then :meth:`finish` (infer, triage, lay out the output). A tool that changes
+    the evidence in between (the interview replay) subclasses it and passes the
+    subclass as ``scorer`` to :func:`score`, :func:`iter_scored` or :func:`score_csv`;
+    ``layout.output`` is then the columns it writes.
+    """
 
     def __init__(self, model: ModelCore, layout: Layout) -> None:
         self.model = model
@@ -118,6 +125,11 @@ class _Scorer:
     def chunk(self, frame: pd.DataFrame, first_row: int, pre_errors: np.ndarray | None = None
               ) -> pd.DataFrame:
         """Score one chunk; ``first_row`` numbers rows (from 1) when there is no case_id."""
+        return self.finish(frame, first_row, *self.encode(frame, pre_errors))
+
+    def encode(self, frame: pd.DataFrame, pre_errors: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Engine arrays ``(context, findings)`` of a chunk and each row's error ("" if none)."""
         model, layout, encoding = self.model, self.layout, self.model.encoding
         n = len(frame)
         errors = np.full(n, "", dtype=object)
@@ -138,6 +150,12 @@ class _Scorer:
                 bad = self.expected.errors(column, frame[column])
                 if bad is not None:
                     _add_errors(errors, bad)
+        return context, findings, errors
+
+    def finish(self, frame: pd.DataFrame, first_row: int, context: np.ndarray,
+               findings: np.ndarray, errors: np.ndarray) -> pd.DataFrame:
+        """The output rows of encoded cases: rows without an error are inferred and triaged."""
+        model, n = self.model, len(frame)
         ok = errors == ""
         probs = np.full((n, len(model.conditions)), np.nan)
         triage = np.full(n, "", dtype=object)
@@ -178,12 +196,17 @@ class _Scorer:
             data[f"p_{cond}"] = probs[:, j]
         data["error"] = errors
         for name in layout.output[len(data):]:
-            data[name] = frame[name].to_numpy()
+            if name in frame.columns:  # a subclass's own columns are filled by the subclass
+                data[name] = frame[name].to_numpy()
         return pd.DataFrame(data, index=frame.index, columns=list(layout.output))
 
 
+#: Makes the scorer of a table: ``scorer(model, layout)``.
+MakeScorer = Callable[[ModelCore, Layout], Scorer]
+
+
 def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
-          chunk_size: int = CHUNK_SIZE) -> pd.DataFrame:
+          chunk_size: int = CHUNK_SIZE, scorer: MakeScorer | None = None) -> pd.DataFrame:
     """Score a table of cases: ranked posteriors and triage, one output row per case.
 
     Parameters
@@ -198,6 +221,9 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         Other free-text columns to copy to the output untouched.
     chunk_size : int
         Cases given to the inference engine at a time.
+    scorer : callable, optional
+        ``scorer(model, layout)`` makes the :class:`Scorer` to use (a subclass, for
+        tools such as the interview replay).
 
     Returns
     -------
@@ -232,14 +258,13 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
             f"cases must be a pandas DataFrame with one row per case; got {type(cases).__name__}"
         )
     check_parameter("score", "chunk_size", chunk_size, Interval(int, 1, None))
-    layout = plan_columns(list(cases.columns), model, keep)
-    scorer = _Scorer(model, layout)
+    scoring = (scorer or Scorer)(model, plan_columns(list(cases.columns), model, keep))
     parts = [
-        scorer.chunk(cases.iloc[start:start + chunk_size], start + 1)
+        scoring.chunk(cases.iloc[start:start + chunk_size], start + 1)
         for start in range(0, len(cases), chunk_size)
     ]
     if not parts:
-        return pd.DataFrame(columns=list(layout.output), index=cases.index)
+        return pd.DataFrame(columns=list(scoring.layout.output), index=cases.index)
     return pd.concat(parts)
 
 
@@ -247,8 +272,8 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
 
 
 def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
-                keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE
-                ) -> tuple[Layout, Iterator[pd.DataFrame]]:
+                keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE,
+                scorer: MakeScorer | None = None) -> tuple[Layout, Iterator[pd.DataFrame]]:
     """Score a case CSV chunk by chunk, without writing it anywhere.
 
     The header is checked at once (errors are raised here); the rows are read and
@@ -257,30 +282,30 @@ def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
     """
     chunks = read_csv(source, chunk_size)
     try:
-        layout = plan_columns(chunks.header, model, keep)
+        scoring = (scorer or Scorer)(model, plan_columns(chunks.header, model, keep))
     except BaseException:
         chunks.close()
         raise
-    scorer = _Scorer(model, layout)
 
     def scored() -> Iterator[pd.DataFrame]:
         first = 1
         try:
             for frame, errors in chunks:
-                yield scorer.chunk(frame, first, errors)
+                yield scoring.chunk(frame, first, errors)
                 first += len(frame)
         finally:
             chunks.close()
         if first == 1:
             raise HeelnetError(f"'{os.fspath(source)}' has a header but no cases")
 
-    return layout, scored()
+    return scoring.layout, scored()
 
 
 def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
               model: ModelCore, *, keep: Iterable[str] = (),
               chunk_size: int = CHUNK_SIZE,
-              on_chunk: Callable[[pd.DataFrame], None] | None = None) -> Layout:
+              on_chunk: Callable[[pd.DataFrame], None] | None = None,
+              scorer: MakeScorer | None = None) -> Layout:
     """Score a case CSV into an output CSV, streaming; see :func:`score` for the columns.
 
     Parameters
@@ -295,6 +320,8 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
         Rows read, scored and written at a time.
     on_chunk : callable, optional
         Called with each scored chunk (for metrics and progress).
+    scorer : callable, optional
+        Makes the :class:`Scorer` (see :func:`score`).
 
     Returns
     -------
@@ -308,7 +335,7 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
     HeelnetError
         For an empty file or a bad header (the output is then not touched).
     """
-    layout, chunks = iter_scored(source, model, keep=keep, chunk_size=chunk_size)
+    layout, chunks = iter_scored(source, model, keep=keep, chunk_size=chunk_size, scorer=scorer)
 
     def write(handle: TextIO) -> None:
         csv.writer(handle, lineterminator="\n").writerow(layout.output)
