@@ -3,7 +3,7 @@ and the module-level functions that use the bundled model.
 
 The core (:mod:`model.diagnosis`) knows nothing of the tools built on it;
 this module sits above both. :class:`Model` is the core model plus the tools as
-methods (explain, next questions, sensitivity, scoring, export), and
+methods (explain, next questions, the interview, sensitivity, scoring, export), and
 :class:`Diagnosis` the core result plus :meth:`Diagnosis.explain` and
 :meth:`Diagnosis.next_questions`. The functions (:func:`diagnose`,
 :func:`score`, ...) fill in ``Model.default()`` and delegate, as httpx's
@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import diagnosis
 from .explain import Explanation, explain
+from .interview import Interview, Policy
 from .metrics import Summary, summarise
 from .questions import Question, next_questions
 from .scoring import CHUNK_SIZE
@@ -142,6 +143,21 @@ class Model(diagnosis.ModelCore):
     def next_questions(self, findings: Mapping[str, Any], n: int | None = 5) -> list[Question]:
         """Unasked items by expected information gain; see :func:`model.next_questions`."""
         return next_questions(self, findings, n)
+
+    def interview(self, *, max_questions: int | None = None,
+                  policy: Policy | None = None) -> Interview:
+        """Start an interview: age and sex first, then warning signs, then the most
+        informative questions, until it is safe to stop; see :mod:`model.interview`.
+
+        Examples
+        --------
+        >>> interview = Model.default().interview(max_questions=1)
+        >>> interview.answer("age_years", 11)
+        >>> interview.answer("sex", "female")
+        >>> interview.next().number
+        1
+        """
+        return Interview(self, max_questions=max_questions, policy=policy)
 
     def sensitivity(self, findings: Mapping[str, Any], **options: Any) -> Sensitivity:
         """How each posterior moves when each number moves; see :func:`model.sensitivity`."""

@@ -35,7 +35,7 @@ from .files import read_csv, write_atomic, write_rows
 from .uncertainty import DRAWS, SEED, posterior_intervals
 from .vocabulary import is_blank, suggestion
 
-__all__ = ["CHUNK_SIZE", "iter_scored", "score", "score_csv"]
+__all__ = ["CHUNK_SIZE", "Scorer", "iter_scored", "score", "score_csv"]
 
 #: Rows read, scored and written at a time.
 CHUNK_SIZE = 5000
@@ -99,8 +99,15 @@ def _add_errors(errors: np.ndarray, new: np.ndarray) -> None:
 # ----------------------------------------------------------------------------- scoring
 
 
-class _Scorer:
-    """Scores chunks of an input table laid out by :func:`plan_columns`."""
+class Scorer:
+    """Scores chunks of an input table laid out by :func:`plan_columns`.
+
+    :meth:`chunk` is :meth:`encode` (parse every cell, collect each row's errors)
+    then :meth:`finish` (infer, triage, lay out the output). A tool that changes
+    the evidence in between (the interview replay) subclasses it and passes the
+    subclass as ``scorer`` to :func:`score`, :func:`iter_scored` or :func:`score_csv`;
+    ``layout.output`` is then the columns it writes.
+    """
 
     def __init__(self, model: ModelCore, layout: Layout,
                  intervals: tuple[int, int] | None = None) -> None:
@@ -121,6 +128,11 @@ class _Scorer:
     def chunk(self, frame: pd.DataFrame, first_row: int, pre_errors: np.ndarray | None = None
               ) -> pd.DataFrame:
         """Score one chunk; ``first_row`` numbers rows (from 1) when there is no case_id."""
+        return self.finish(frame, first_row, *self.encode(frame, pre_errors))
+
+    def encode(self, frame: pd.DataFrame, pre_errors: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Engine arrays ``(context, findings)`` of a chunk and each row's error ("" if none)."""
         model, layout, encoding = self.model, self.layout, self.model.encoding
         n = len(frame)
         errors = np.full(n, "", dtype=object)
@@ -141,6 +153,12 @@ class _Scorer:
                 bad = self.expected.errors(column, frame[column])
                 if bad is not None:
                     _add_errors(errors, bad)
+        return context, findings, errors
+
+    def finish(self, frame: pd.DataFrame, first_row: int, context: np.ndarray,
+               findings: np.ndarray, errors: np.ndarray) -> pd.DataFrame:
+        """The output rows of encoded cases: rows without an error are inferred and triaged."""
+        model, n = self.model, len(frame)
         ok = errors == ""
         probs = np.full((n, len(model.conditions)), np.nan)
         ranges = np.full((2, n, len(model.conditions)), np.nan) if self.intervals else None
@@ -190,13 +208,18 @@ class _Scorer:
                 data[f"p_{cond}_low"], data[f"p_{cond}_high"] = ranges[0, :, j], ranges[1, :, j]
         data["error"] = errors
         for name in layout.output[len(data):]:
-            data[name] = frame[name].to_numpy()
+            if name in frame.columns:  # a subclass's own columns are filled by the subclass
+                data[name] = frame[name].to_numpy()
         return pd.DataFrame(data, index=frame.index, columns=list(layout.output))
 
 
+#: Makes the scorer of a table: ``scorer(model, layout)``.
+MakeScorer = Callable[[ModelCore, Layout], Scorer]
+
+
 def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
-          chunk_size: int = CHUNK_SIZE, intervals: bool = False, draws: int = DRAWS,
-          seed: int = SEED) -> pd.DataFrame:
+          chunk_size: int = CHUNK_SIZE, scorer: MakeScorer | None = None,
+          intervals: bool = False, draws: int = DRAWS, seed: int = SEED) -> pd.DataFrame:
     """Score a table of cases: ranked posteriors and triage, one output row per case.
 
     Parameters
@@ -211,6 +234,9 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         Other free-text columns to copy to the output untouched.
     chunk_size : int
         Cases given to the inference engine at a time.
+    scorer : callable, optional
+        ``scorer(model, layout)`` makes the :class:`Scorer` to use (a subclass, for
+        tools such as the interview replay).
     intervals : bool, default False
         Also give each posterior's 90 % interval over the numbers' plausible ranges,
         as ``p_<condition>_low`` and ``p_<condition>_high`` (``draws`` parameter draws,
@@ -252,14 +278,22 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         )
     check_parameter("score", "chunk_size", chunk_size, Interval(int, 1, None))
     layout = plan_columns(list(cases.columns), model, keep, intervals)
-    scorer = _Scorer(model, layout, _settings(intervals, draws, seed))
+    scoring = _make(scorer, model, layout, _settings(intervals, draws, seed))
     parts = [
-        scorer.chunk(cases.iloc[start:start + chunk_size], start + 1)
+        scoring.chunk(cases.iloc[start:start + chunk_size], start + 1)
         for start in range(0, len(cases), chunk_size)
     ]
     if not parts:
-        return pd.DataFrame(columns=list(layout.output), index=cases.index)
+        return pd.DataFrame(columns=list(scoring.layout.output), index=cases.index)
     return pd.concat(parts)
+
+
+def _make(scorer: MakeScorer | None, model: ModelCore, layout: Layout,
+          settings: tuple[int, int] | None) -> Scorer:
+    """The scorer of a table, computing intervals with ``settings`` (draws, seed) if given."""
+    scoring = (scorer or Scorer)(model, layout)
+    scoring.intervals = settings
+    return scoring
 
 
 def _settings(intervals: bool, draws: int, seed: int) -> tuple[int, int] | None:
@@ -275,8 +309,8 @@ def _settings(intervals: bool, draws: int, seed: int) -> tuple[int, int] | None:
 
 def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
                 keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE,
-                intervals: bool = False, draws: int = DRAWS, seed: int = SEED
-                ) -> tuple[Layout, Iterator[pd.DataFrame]]:
+                scorer: MakeScorer | None = None, intervals: bool = False,
+                draws: int = DRAWS, seed: int = SEED) -> tuple[Layout, Iterator[pd.DataFrame]]:
     """Score a case CSV chunk by chunk, without writing it anywhere.
 
     The header is checked at once (errors are raised here); the rows are read and
@@ -286,31 +320,32 @@ def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
     settings = _settings(intervals, draws, seed)
     chunks = read_csv(source, chunk_size)
     try:
-        layout = plan_columns(chunks.header, model, keep, intervals)
+        scoring = _make(scorer, model, plan_columns(chunks.header, model, keep, intervals),
+                        settings)
     except BaseException:
         chunks.close()
         raise
-    scorer = _Scorer(model, layout, settings)
 
     def scored() -> Iterator[pd.DataFrame]:
         first = 1
         try:
             for frame, errors in chunks:
-                yield scorer.chunk(frame, first, errors)
+                yield scoring.chunk(frame, first, errors)
                 first += len(frame)
         finally:
             chunks.close()
         if first == 1:
             raise HeelnetError(f"'{os.fspath(source)}' has a header but no cases")
 
-    return layout, scored()
+    return scoring.layout, scored()
 
 
 def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
               model: ModelCore, *, keep: Iterable[str] = (),
               chunk_size: int = CHUNK_SIZE,
               on_chunk: Callable[[pd.DataFrame], None] | None = None,
-              intervals: bool = False, draws: int = DRAWS, seed: int = SEED) -> Layout:
+              scorer: MakeScorer | None = None, intervals: bool = False,
+              draws: int = DRAWS, seed: int = SEED) -> Layout:
     """Score a case CSV into an output CSV, streaming; see :func:`score` for the columns.
 
     Parameters
@@ -325,6 +360,8 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
         Rows read, scored and written at a time.
     on_chunk : callable, optional
         Called with each scored chunk (for metrics and progress).
+    scorer : callable, optional
+        Makes the :class:`Scorer` (see :func:`score`).
     intervals, draws, seed
         Posterior intervals, as for :func:`score`.
 
@@ -340,7 +377,7 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
     HeelnetError
         For an empty file or a bad header (the output is then not touched).
     """
-    layout, chunks = iter_scored(source, model, keep=keep, chunk_size=chunk_size,
+    layout, chunks = iter_scored(source, model, keep=keep, chunk_size=chunk_size, scorer=scorer,
                                  intervals=intervals, draws=draws, seed=seed)
 
     def write(handle: TextIO) -> None:

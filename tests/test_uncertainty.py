@@ -99,18 +99,18 @@ def test_draws_keep_every_table_valid(model):
 
 def test_same_seed_same_interval_other_seed_close(model):
     case = {"pain_heel_back": True, "palpable_gap": True}
-    a = diagnose(case, intervals=True).intervals
-    b = model.diagnose(case, intervals=True).intervals
-    c = model.diagnose(case, intervals=True, seed=1).intervals
+    a = diagnose(case, intervals=True, draws=300).intervals
+    b = model.diagnose(case, intervals=True, draws=300).intervals
+    c = model.diagnose(case, intervals=True, draws=300, seed=1).intervals
     assert a == b
     assert a != c
-    assert c["achilles_rupture"] == pytest.approx(a["achilles_rupture"], abs=0.05)
+    assert c["achilles_rupture"] == pytest.approx(a["achilles_rupture"], abs=0.08)
 
 
 def test_coverage_when_the_true_numbers_come_from_the_ranges(toy_model):
     """The true model's posterior falls in the 90 % interval about 90 % of the time."""
     rng = np.random.default_rng(11)
-    truths = draw_networks(toy_model.knowledge, toy_model.tables, 600, rng)
+    truths = draw_networks(toy_model.knowledge, toy_model.tables, 500, rng)
     engines = toy_model.engine.refill_many(truths)
     context, findings, inside = [], [], []
     for net in truths:
@@ -118,7 +118,7 @@ def test_coverage_when_the_true_numbers_come_from_the_ranges(toy_model):
         context.append(ctx[0])
         findings.append(draw_findings(net, truth, rng)[0])
     context, findings = np.array(context), np.array(findings, dtype=np.int8)
-    low, high = posterior_intervals(toy_model, context, findings, draws=400)
+    low, high = posterior_intervals(toy_model, context, findings, draws=300)
     for i, engine in enumerate(engines):
         p = engine.posteriors(context[i:i + 1], findings[i:i + 1])[0]
         inside.append((low[i] <= p) & (p <= high[i]))
