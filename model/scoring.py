@@ -32,6 +32,7 @@ from .columns import CASE_ID, EXPECTED_CONDITION, EXPECTED_TRIAGE, Layout, plan_
 from .diagnosis import ModelCore
 from .errors import HeelnetError
 from .files import read_csv, write_atomic, write_rows
+from .uncertainty import DRAWS, SEED, posterior_intervals
 from .vocabulary import is_blank, suggestion
 
 __all__ = ["CHUNK_SIZE", "Scorer", "iter_scored", "score", "score_csv"]
@@ -108,9 +109,11 @@ class Scorer:
     ``layout.output`` is then the columns it writes.
     """
 
-    def __init__(self, model: ModelCore, layout: Layout) -> None:
+    def __init__(self, model: ModelCore, layout: Layout,
+                 intervals: tuple[int, int] | None = None) -> None:
         self.model = model
         self.layout = layout
+        self.intervals = intervals  # (draws, seed), or None
         self.expected = _Expected(model)
         self.levels = tuple(model.triage_rules.levels)
         self.finding_index = {f: j for j, f in enumerate(model.findings)}
@@ -158,9 +161,14 @@ class Scorer:
         model, n = self.model, len(frame)
         ok = errors == ""
         probs = np.full((n, len(model.conditions)), np.nan)
+        ranges = np.full((2, n, len(model.conditions)), np.nan) if self.intervals else None
         triage = np.full(n, "", dtype=object)
         flags = np.full(n, "", dtype=object)
         if ok.any():
+            if ranges is not None:
+                draws, seed = self.intervals  # type: ignore[misc]
+                ranges[:, ok] = posterior_intervals(model, context[ok], findings[ok],
+                                                    draws=draws, seed=seed)
             p = np.asarray(model.infer(context[ok], findings[ok]), dtype=float)
             fired = model.triage_rules.fired(findings[ok], p)
             probs[ok] = p
@@ -168,10 +176,11 @@ class Scorer:
                 model.triage_rules.levels_of(fired)
             ]
             flags[ok] = self.red_flags(fired)
-        return self._output(frame, first_row, probs, ok, triage, flags, errors)
+        return self._output(frame, first_row, probs, ok, triage, flags, errors, ranges)
 
     def _output(self, frame: pd.DataFrame, first_row: int, probs: np.ndarray, ok: np.ndarray,
-                triage: np.ndarray, flags: np.ndarray, errors: np.ndarray) -> pd.DataFrame:
+                triage: np.ndarray, flags: np.ndarray, errors: np.ndarray,
+                ranges: np.ndarray | None = None) -> pd.DataFrame:
         model, layout = self.model, self.layout
         n = len(frame)
         if layout.has_case_id:
@@ -194,6 +203,9 @@ class Scorer:
         data["red_flags"] = flags
         for j, cond in enumerate(model.conditions):
             data[f"p_{cond}"] = probs[:, j]
+        if ranges is not None:
+            for j, cond in enumerate(model.conditions):
+                data[f"p_{cond}_low"], data[f"p_{cond}_high"] = ranges[0, :, j], ranges[1, :, j]
         data["error"] = errors
         for name in layout.output[len(data):]:
             if name in frame.columns:  # a subclass's own columns are filled by the subclass
@@ -206,7 +218,8 @@ MakeScorer = Callable[[ModelCore, Layout], Scorer]
 
 
 def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
-          chunk_size: int = CHUNK_SIZE, scorer: MakeScorer | None = None) -> pd.DataFrame:
+          chunk_size: int = CHUNK_SIZE, scorer: MakeScorer | None = None,
+          intervals: bool = False, draws: int = DRAWS, seed: int = SEED) -> pd.DataFrame:
     """Score a table of cases: ranked posteriors and triage, one output row per case.
 
     Parameters
@@ -224,6 +237,11 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
     scorer : callable, optional
         ``scorer(model, layout)`` makes the :class:`Scorer` to use (a subclass, for
         tools such as the interview replay).
+    intervals : bool, default False
+        Also give each posterior's 90 % interval over the numbers' plausible ranges,
+        as ``p_<condition>_low`` and ``p_<condition>_high`` (``draws`` parameter draws,
+        ``seed``; see :mod:`model.uncertainty`). Costs about ``draws`` times the
+        inference.
 
     Returns
     -------
@@ -231,7 +249,8 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         Same index and order as ``cases``. Columns ``case_id`` (row numbers from 1
         when the input has none), ``top1``..``top3`` with their probabilities,
         ``triage``, ``red_flags`` ("; "-joined), ``p_<condition>`` for every
-        condition, ``error`` (empty when scored), then the expected and free-text
+        condition (with ``intervals``, then ``p_<condition>_low`` and ``_high``),
+        ``error`` (empty when scored), then the expected and free-text
         columns as given. A row with a bad value is not scored: its message is in
         ``error``.
 
@@ -258,7 +277,8 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
             f"cases must be a pandas DataFrame with one row per case; got {type(cases).__name__}"
         )
     check_parameter("score", "chunk_size", chunk_size, Interval(int, 1, None))
-    scoring = (scorer or Scorer)(model, plan_columns(list(cases.columns), model, keep))
+    layout = plan_columns(list(cases.columns), model, keep, intervals)
+    scoring = _make(scorer, model, layout, _settings(intervals, draws, seed))
     parts = [
         scoring.chunk(cases.iloc[start:start + chunk_size], start + 1)
         for start in range(0, len(cases), chunk_size)
@@ -268,21 +288,40 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
     return pd.concat(parts)
 
 
+def _make(scorer: MakeScorer | None, model: ModelCore, layout: Layout,
+          settings: tuple[int, int] | None) -> Scorer:
+    """The scorer of a table, computing intervals with ``settings`` (draws, seed) if given."""
+    scoring = (scorer or Scorer)(model, layout)
+    scoring.intervals = settings
+    return scoring
+
+
+def _settings(intervals: bool, draws: int, seed: int) -> tuple[int, int] | None:
+    if not intervals:
+        return None
+    check_parameter("score", "draws", draws, Interval(int, 20, None))
+    check_parameter("score", "seed", seed, Interval(int, 0, None))
+    return draws, seed
+
+
 # ----------------------------------------------------------------------------- CSV files
 
 
 def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
                 keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE,
-                scorer: MakeScorer | None = None) -> tuple[Layout, Iterator[pd.DataFrame]]:
+                scorer: MakeScorer | None = None, intervals: bool = False,
+                draws: int = DRAWS, seed: int = SEED) -> tuple[Layout, Iterator[pd.DataFrame]]:
     """Score a case CSV chunk by chunk, without writing it anywhere.
 
     The header is checked at once (errors are raised here); the rows are read and
     scored as the returned iterator is consumed. An input with a header but no
     cases raises :class:`HeelnetError` when the iterator ends.
     """
+    settings = _settings(intervals, draws, seed)
     chunks = read_csv(source, chunk_size)
     try:
-        scoring = (scorer or Scorer)(model, plan_columns(chunks.header, model, keep))
+        scoring = _make(scorer, model, plan_columns(chunks.header, model, keep, intervals),
+                        settings)
     except BaseException:
         chunks.close()
         raise
@@ -305,7 +344,8 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
               model: ModelCore, *, keep: Iterable[str] = (),
               chunk_size: int = CHUNK_SIZE,
               on_chunk: Callable[[pd.DataFrame], None] | None = None,
-              scorer: MakeScorer | None = None) -> Layout:
+              scorer: MakeScorer | None = None, intervals: bool = False,
+              draws: int = DRAWS, seed: int = SEED) -> Layout:
     """Score a case CSV into an output CSV, streaming; see :func:`score` for the columns.
 
     Parameters
@@ -322,6 +362,8 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
         Called with each scored chunk (for metrics and progress).
     scorer : callable, optional
         Makes the :class:`Scorer` (see :func:`score`).
+    intervals, draws, seed
+        Posterior intervals, as for :func:`score`.
 
     Returns
     -------
@@ -335,7 +377,8 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
     HeelnetError
         For an empty file or a bad header (the output is then not touched).
     """
-    layout, chunks = iter_scored(source, model, keep=keep, chunk_size=chunk_size, scorer=scorer)
+    layout, chunks = iter_scored(source, model, keep=keep, chunk_size=chunk_size, scorer=scorer,
+                                 intervals=intervals, draws=draws, seed=seed)
 
     def write(handle: TextIO) -> None:
         csv.writer(handle, lineterminator="\n").writerow(layout.output)

@@ -15,13 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import HeelnetError
-from . import bundled, diagnose, export, interview, score, serve, simulate
+from . import bundled, diagnose, export, fit, interview, score, serve, simulate
 from .common import DISCLAIMER, PROG
 
 __all__ = ["main"]
 
 #: The commands, in the order ``--help`` lists them.
-COMMANDS = (score, simulate, diagnose, interview, serve, export)
+COMMANDS = (score, simulate, diagnose, interview, serve, export, fit)
 
 
 def _parser() -> argparse.ArgumentParser:
