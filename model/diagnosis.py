@@ -24,6 +24,7 @@ from .engine import Engine
 from .knowledge import KnowledgeBase, from_parameters, load_priors
 from .network import NetworkTables, build
 from .triage import TriageRules
+from .uncertainty import DRAWS, SEED, posterior_intervals
 from .vocabulary import Value, Vocabulary
 
 if TYPE_CHECKING:
@@ -52,6 +53,10 @@ class Diagnosis:
         What was given, after validation (not-asked items dropped).
     model : ModelCore
         The model that made it.
+    intervals : dict or None
+        With ``diagnose(..., intervals=True)``: ``{condition_id: (low, high)}``, the
+        90 % interval of each posterior over the numbers' plausible ranges (see
+        :mod:`model.uncertainty`); None when not asked.
     """
 
     ranked: tuple[tuple[str, float], ...]
@@ -60,28 +65,41 @@ class Diagnosis:
     red_flags: tuple[str, ...]
     findings: dict[str, Value]
     model: ModelCore = field(repr=False, compare=False)
+    intervals: dict[str, tuple[float, float]] | None = None
 
     def top(self, n: int = 3) -> tuple[tuple[str, float], ...]:
         """The ``n`` most probable conditions."""
         return self.ranked[:n]
 
+    def _range(self, condition: str, fmt: str = ".3f") -> str:
+        if self.intervals is None:
+            return ""
+        low, high = self.intervals[condition]
+        return f" ({low:{fmt}}-{high:{fmt}})"
+
     def __repr__(self) -> str:
-        top = ", ".join(f"{c} {p:.3f}" for c, p in self.ranked[:3])
+        top = ", ".join(f"{c} {p:.3f}{self._range(c)}" for c, p in self.ranked[:3])
         flags = "; ".join(self.red_flags) or "none"
         return f"Diagnosis(top=[{top}], triage='{self.triage}', red_flags=[{flags}])"
 
     def _repr_html_(self) -> str:
+        shown = self.intervals is not None
         rows = "".join(
             f"<tr><td>{html.escape(c)}</td><td>{p:.3f}</td>"
-            f"<td><div style='background:#4c72b0;height:0.8em;width:{100 * p:.0f}px'>"
+            + (f"<td>{self._range(c).strip(' ()')}</td>" if shown else "")
+            + f"<td><div style='background:#4c72b0;height:0.8em;width:{100 * p:.0f}px'>"
             "</div></td></tr>"
             for c, p in self.ranked[:8]
         )
         flags = "".join(f"<li>{html.escape(f)}</li>" for f in self.red_flags) or "<li>none</li>"
+        head = "<th>90% range</th>" if shown else ""
+        note = ("90% range: how far each probability moves over the plausible ranges of the "
+                "model's numbers (see .interval_drivers()). " if shown else "")
         return (
             f"<div><b>Triage:</b> {html.escape(self.triage)}<br><b>Red flags:</b><ul>{flags}</ul>"
-            f"<table><tr><th>condition</th><th>P(present)</th><th></th></tr>{rows}</table>"
-            "<small>Research and teaching model: probabilities, not a diagnosis.</small></div>"
+            f"<table><tr><th>condition</th><th>P(present)</th>{head}<th></th></tr>{rows}</table>"
+            f"<small>{note}Research and teaching model: probabilities, not a diagnosis."
+            "</small></div>"
         )
 
 
@@ -194,20 +212,27 @@ class ModelCore:
         return self.infer(*self.encoding.encode(cases))
 
     # diagnosis ----------------------------------------------------------------
-    def diagnose(self, findings: Mapping[str, Any]) -> Diagnosis:
+    def diagnose(self, findings: Mapping[str, Any], intervals: bool = False, *,
+                 draws: int = DRAWS, seed: int = SEED) -> Diagnosis:
         """Rank the conditions and triage one case; see :func:`model.diagnose`."""
         given = self.vocabulary.validate(findings)
         context, coded = self.encoding.encode([given])
         probs = self.infer(context, coded)
         triage = self.triage_rules.assess(coded, probs)[0]
-        return self._wrap(given, probs[0], triage.level, triage.red_flags)
+        ranges = None
+        if intervals:
+            low, high = posterior_intervals(self, context, coded, draws=draws, seed=seed)
+            ranges = {c: (float(low[0, j]), float(high[0, j]))
+                      for j, c in enumerate(self.conditions)}
+        return self._wrap(given, probs[0], triage.level, triage.red_flags, ranges)
 
     def _wrap(self, given: dict[str, Value], probs: np.ndarray, level: str,
-              flags: tuple[str, ...]) -> Diagnosis:
+              flags: tuple[str, ...], intervals: dict[str, tuple[float, float]] | None = None
+              ) -> Diagnosis:
         order = sorted(range(len(self.conditions)), key=lambda j: -probs[j])
         ranked = tuple((self.conditions[j], float(probs[j])) for j in order)
         probabilities = {c: float(p) for c, p in zip(self.conditions, probs, strict=True)}
-        return self._result(ranked, probabilities, level, flags, given, self)
+        return self._result(ranked, probabilities, level, flags, given, self, intervals)
 
 
 @functools.cache

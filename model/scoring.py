@@ -34,9 +34,10 @@ from .columns import CASE_ID, EXPECTED_CONDITION, EXPECTED_TRIAGE, Layout, plan_
 from .diagnosis import ModelCore
 from .errors import HeelnetError
 from .files import read_csv, write_atomic, write_rows
+from .uncertainty import DRAWS, SEED, posterior_intervals
 from .vocabulary import is_blank, suggestion
 
-__all__ = ["CHUNK_SIZE", "iter_scored", "score", "score_csv", "score_partition"]
+__all__ = ["CHUNK_SIZE", "Scorer", "iter_scored", "score", "score_csv", "score_partition"]
 
 #: Rows read, scored and written at a time.
 CHUNK_SIZE = 5000
@@ -100,13 +101,25 @@ def _add_errors(errors: np.ndarray, new: np.ndarray) -> None:
 # ----------------------------------------------------------------------------- scoring
 
 
-class _Scorer:
-    """Scores tables laid out by :func:`plan_columns`: whole columns parsed at once, the
-    engine run ``batch`` cases at a time, the output built once."""
+class Scorer:
+    """Scores chunks of an input table laid out by :func:`plan_columns`.
 
-    def __init__(self, model: ModelCore, layout: Layout) -> None:
+    :meth:`chunk` is :meth:`encode` (parse every cell, collect each row's errors)
+    then :meth:`finish` (infer, triage, lay out the output). A tool that changes
+    the evidence in between (the interview replay) subclasses it and passes the
+    subclass as ``scorer`` to :func:`score`, :func:`iter_scored` or :func:`score_csv`;
+    ``layout.output`` is then the columns it writes. A chunk may be a whole table:
+    columns are parsed whole and the engine is run :attr:`batch` cases at a time.
+    """
+
+    #: Cases given to the engine (and to the interval draws) at a time.
+    batch: int = CHUNK_SIZE
+
+    def __init__(self, model: ModelCore, layout: Layout,
+                 intervals: tuple[int, int] | None = None) -> None:
         self.model = model
         self.layout = layout
+        self.intervals = intervals  # (draws, seed), or None
         self.expected = _Expected(model)
         self.levels = np.asarray(model.triage_rules.levels, dtype=object)
         self.finding_index = {f: j for j, f in enumerate(model.findings)}
@@ -130,17 +143,22 @@ class _Scorer:
         out[:] = worded
         return out[codes]
 
+    def chunk(self, frame: pd.DataFrame, first_row: int, pre_errors: np.ndarray | None = None
+              ) -> pd.DataFrame:
+        """Score one chunk; ``first_row`` numbers rows (from 1) when there is no case_id."""
+        return self.finish(frame, first_row, *self.encode(frame, pre_errors))
+
     def encode(self, frame: pd.DataFrame, pre_errors: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Engine arrays and per-row messages of a whole table, column by column."""
-        model, encoding = self.model, self.model.encoding
+        """Engine arrays ``(context, findings)`` of a chunk and each row's error ("" if none)."""
+        model, layout, encoding = self.model, self.layout, self.model.encoding
         n = len(frame)
         errors = np.full(n, "", dtype=object)
         if pre_errors is not None:
             _add_errors(errors, pre_errors)
         context = np.full((n, len(model.context_nodes)), -1, dtype=np.int64)
         findings = np.full((n, len(model.findings)), -1, dtype=np.int8)
-        for name in self.layout.inputs:
+        for name in layout.inputs:
             codes, bad = encoding.column(name, frame[name])
             if bad is not None:
                 _add_errors(errors, bad)
@@ -155,36 +173,45 @@ class _Scorer:
                     _add_errors(errors, bad)
         return context, findings, errors
 
-    def infer(self, context: np.ndarray, findings: np.ndarray, batch: int
-              ) -> tuple[np.ndarray, np.ndarray]:
-        """Posteriors and fired triage rules of encoded cases, ``batch`` at a time."""
-        rules = self.model.triage_rules
-        probs = np.empty((len(context), len(self.model.conditions)))
-        fired = np.empty((len(context), len(rules.rules)), dtype=bool)
-        for start in range(0, len(context), batch):
-            part = slice(start, start + batch)
-            probs[part] = self.model.infer(context[part], findings[part])
-            fired[part] = rules.fired(findings[part], probs[part])
-        return probs, fired
-
-    def chunk(self, frame: pd.DataFrame, first_row: int, pre_errors: np.ndarray | None = None,
-              batch: int = CHUNK_SIZE) -> pd.DataFrame:
-        """Score a table; ``first_row`` numbers rows (from 1) when there is no case_id."""
-        context, findings, errors = self.encode(frame, pre_errors)
-        n = len(frame)
+    def finish(self, frame: pd.DataFrame, first_row: int, context: np.ndarray,
+               findings: np.ndarray, errors: np.ndarray) -> pd.DataFrame:
+        """The output rows of encoded cases: rows without an error are inferred and triaged."""
+        model, n = self.model, len(frame)
         ok = errors == ""
-        probs = np.full((n, len(self.model.conditions)), np.nan)
+        probs = np.full((n, len(model.conditions)), np.nan)
+        ranges = np.full((2, n, len(model.conditions)), np.nan) if self.intervals else None
         triage = np.full(n, "", dtype=object)
         flags = np.full(n, "", dtype=object)
         if ok.any():
-            p, fired = self.infer(context[ok], findings[ok], batch)
+            p, fired, r = self.infer(context[ok], findings[ok])
             probs[ok] = p
-            triage[ok] = self.levels[self.model.triage_rules.levels_of(fired)]
+            if ranges is not None:
+                ranges[:, ok] = r
+            triage[ok] = self.levels[model.triage_rules.levels_of(fired)]
             flags[ok] = self.red_flags(fired)
-        return self._output(frame, first_row, probs, ok, triage, flags, errors)
+        return self._output(frame, first_row, probs, ok, triage, flags, errors, ranges)
+
+    def infer(self, context: np.ndarray, findings: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Posteriors, fired triage rules and (if asked) intervals of encoded cases,
+        :attr:`batch` at a time."""
+        model, rules, n = self.model, self.model.triage_rules, len(context)
+        probs = np.empty((n, len(model.conditions)))
+        fired = np.empty((n, len(rules.rules)), dtype=bool)
+        ranges = np.empty((2, n, len(model.conditions))) if self.intervals else None
+        for start in range(0, n, self.batch):
+            part = slice(start, start + self.batch)
+            if ranges is not None:
+                draws, seed = self.intervals  # type: ignore[misc]
+                ranges[:, part] = posterior_intervals(model, context[part], findings[part],
+                                                      draws=draws, seed=seed)
+            probs[part] = model.infer(context[part], findings[part])
+            fired[part] = rules.fired(findings[part], probs[part])
+        return probs, fired, ranges
 
     def _output(self, frame: pd.DataFrame, first_row: int, probs: np.ndarray, ok: np.ndarray,
-                triage: np.ndarray, flags: np.ndarray, errors: np.ndarray) -> pd.DataFrame:
+                triage: np.ndarray, flags: np.ndarray, errors: np.ndarray,
+                ranges: np.ndarray | None = None) -> pd.DataFrame:
         model, layout = self.model, self.layout
         n = len(frame)
         if layout.has_case_id:
@@ -206,9 +233,13 @@ class _Scorer:
         data["red_flags"] = flags
         for j, cond in enumerate(model.conditions):
             data[f"p_{cond}"] = probs[:, j]
+        if ranges is not None:
+            for j, cond in enumerate(model.conditions):
+                data[f"p_{cond}_low"], data[f"p_{cond}_high"] = ranges[0, :, j], ranges[1, :, j]
         data["error"] = errors
         for name in layout.output[len(data):]:
-            data[name] = frame[name].to_numpy()
+            if name in frame.columns:  # a subclass's own columns are filled by the subclass
+                data[name] = frame[name].to_numpy()
         return pd.DataFrame(data, index=frame.index, columns=list(layout.output))
 
 
@@ -225,8 +256,13 @@ def _top(probs: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+#: Makes the scorer of a table: ``scorer(model, layout)``.
+MakeScorer = Callable[[ModelCore, Layout], Scorer]
+
+
 def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
-          chunk_size: int = CHUNK_SIZE) -> pd.DataFrame:
+          chunk_size: int = CHUNK_SIZE, scorer: MakeScorer | None = None,
+          intervals: bool = False, draws: int = DRAWS, seed: int = SEED) -> pd.DataFrame:
     """Score a table of cases: ranked posteriors and triage, one output row per case.
 
     Parameters
@@ -241,6 +277,14 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         Other free-text columns to copy to the output untouched.
     chunk_size : int
         Cases given to the inference engine at a time (columns are parsed whole).
+    scorer : callable, optional
+        ``scorer(model, layout)`` makes the :class:`Scorer` to use (a subclass, for
+        tools such as the interview replay).
+    intervals : bool, default False
+        Also give each posterior's 90 % interval over the numbers' plausible ranges,
+        as ``p_<condition>_low`` and ``p_<condition>_high`` (``draws`` parameter draws,
+        ``seed``; see :mod:`model.uncertainty`). Costs about ``draws`` times the
+        inference.
 
     Returns
     -------
@@ -248,7 +292,8 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         Same index and order as ``cases``. Columns ``case_id`` (row numbers from 1
         when the input has none), ``top1``..``top3`` with their probabilities,
         ``triage``, ``red_flags`` ("; "-joined), ``p_<condition>`` for every
-        condition, ``error`` (empty when scored), then the expected and free-text
+        condition (with ``intervals``, then ``p_<condition>_low`` and ``_high``),
+        ``error`` (empty when scored), then the expected and free-text
         columns as given. A row with a bad value is not scored: its message is in
         ``error``.
 
@@ -275,10 +320,28 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
             f"cases must be a pandas DataFrame with one row per case; got {type(cases).__name__}"
         )
     check_parameter("score", "chunk_size", chunk_size, Interval(int, 1, None))
-    layout = plan_columns(list(cases.columns), model, keep)
+    layout = plan_columns(list(cases.columns), model, keep, intervals)
+    scoring = _make(scorer, model, layout, _settings(intervals, draws, seed))
+    scoring.batch = chunk_size
     if not len(cases):
-        return pd.DataFrame(columns=list(layout.output), index=cases.index)
-    return _Scorer(model, layout).chunk(cases, 1, batch=chunk_size)
+        return pd.DataFrame(columns=list(scoring.layout.output), index=cases.index)
+    return scoring.chunk(cases, 1)
+
+
+def _make(scorer: MakeScorer | None, model: ModelCore, layout: Layout,
+          settings: tuple[int, int] | None) -> Scorer:
+    """The scorer of a table, computing intervals with ``settings`` (draws, seed) if given."""
+    scoring = (scorer or Scorer)(model, layout)
+    scoring.intervals = settings
+    return scoring
+
+
+def _settings(intervals: bool, draws: int, seed: int) -> tuple[int, int] | None:
+    if not intervals:
+        return None
+    check_parameter("score", "draws", draws, Interval(int, 20, None))
+    check_parameter("score", "seed", seed, Interval(int, 0, None))
+    return draws, seed
 
 
 def score_partition(frame: pd.DataFrame, model: ModelCore, layout: Layout, first_row: int = 1,
@@ -290,47 +353,54 @@ def score_partition(frame: pd.DataFrame, model: ModelCore, layout: Layout, first
     ``first_row`` is the partition's first row number (from 1; the ``case_id`` when
     the table has none), ``errors`` the reader's messages for its rows.
     """
-    return _Scorer(model, layout).chunk(frame, first_row, errors, batch=chunk_size)
+    scoring = Scorer(model, layout)
+    scoring.batch = chunk_size
+    return scoring.chunk(frame, first_row, errors)
 
 
 # ----------------------------------------------------------------------------- CSV files
 
 
 def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
-                keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE
-                ) -> tuple[Layout, Iterator[pd.DataFrame]]:
+                keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE,
+                scorer: MakeScorer | None = None, intervals: bool = False,
+                draws: int = DRAWS, seed: int = SEED) -> tuple[Layout, Iterator[pd.DataFrame]]:
     """Score a case CSV chunk by chunk, without writing it anywhere.
 
     The header is checked at once (errors are raised here); the rows are read and
     scored as the returned iterator is consumed. An input with a header but no
     cases raises :class:`HeelnetError` when the iterator ends.
     """
+    settings = _settings(intervals, draws, seed)
     chunks = read_csv(source, chunk_size)
     try:
-        layout = plan_columns(chunks.header, model, keep)
+        scoring = _make(scorer, model, plan_columns(chunks.header, model, keep, intervals),
+                        settings)
+        scoring.batch = chunk_size
     except BaseException:
         chunks.close()
         raise
-    scorer = _Scorer(model, layout)
 
     def scored() -> Iterator[pd.DataFrame]:
         first = 1
         try:
             for frame, errors in chunks:
-                yield scorer.chunk(frame, first, errors, batch=chunk_size)
+                yield scoring.chunk(frame, first, errors)
                 first += len(frame)
         finally:
             chunks.close()
         if first == 1:
             raise HeelnetError(f"'{os.fspath(source)}' has a header but no cases")
 
-    return layout, scored()
+    return scoring.layout, scored()
 
 
 def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
               model: ModelCore, *, keep: Iterable[str] = (),
               chunk_size: int = CHUNK_SIZE,
-              on_chunk: Callable[[pd.DataFrame], None] | None = None) -> Layout:
+              on_chunk: Callable[[pd.DataFrame], None] | None = None,
+              scorer: MakeScorer | None = None, intervals: bool = False,
+              draws: int = DRAWS, seed: int = SEED) -> Layout:
     """Score a case CSV into an output CSV, streaming; see :func:`score` for the columns.
 
     Parameters
@@ -345,6 +415,10 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
         Rows read, scored and written at a time.
     on_chunk : callable, optional
         Called with each scored chunk (for metrics and progress).
+    scorer : callable, optional
+        Makes the :class:`Scorer` (see :func:`score`).
+    intervals, draws, seed
+        Posterior intervals, as for :func:`score`.
 
     Returns
     -------
@@ -358,7 +432,8 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
     HeelnetError
         For an empty file or a bad header (the output is then not touched).
     """
-    layout, chunks = iter_scored(source, model, keep=keep, chunk_size=chunk_size)
+    layout, chunks = iter_scored(source, model, keep=keep, chunk_size=chunk_size, scorer=scorer,
+                                 intervals=intervals, draws=draws, seed=seed)
 
     def write(handle: TextIO) -> None:
         csv.writer(handle, lineterminator="\n").writerow(layout.output)

@@ -15,13 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import HeelnetError
-from . import bundled, diagnose, export, score, simulate, warmup
+from . import bundled, diagnose, export, fit, interview, score, serve, simulate, warmup
 from .common import DISCLAIMER, PROG
 
 __all__ = ["main"]
 
 #: The commands, in the order ``--help`` lists them.
-COMMANDS = (score, simulate, diagnose, export, warmup)
+COMMANDS = (score, simulate, diagnose, interview, serve, export, fit, warmup)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,8 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     try:
-        if args.report and args.command not in (None, "score"):
-            raise HeelnetError(f"--report goes with 'score' or no command, not '{args.command}'")
+        if args.report and args.command not in (None, "score", "interview"):
+            raise HeelnetError(f"--report goes with 'score', 'interview' or no command, "
+                               f"not '{args.command}'")
         for command in COMMANDS:
             if args.command == command.NAME:
                 return command.run(args)

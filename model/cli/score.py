@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import HeelnetError
 from ..metrics import Metrics
 from ..scoring import CHUNK_SIZE
+from ..uncertainty import DRAWS, SEED
 from .common import model_of
 
 if TYPE_CHECKING:
@@ -41,6 +42,14 @@ def add(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, metavar="N",
                        help=f"rows scored at a time (default {CHUNK_SIZE})")
+    score.add_argument("--intervals", action="store_true",
+                       help="add p_<condition>_low and _high: each posterior's 90%% interval "
+                            "over the plausible ranges of the numbers (slower: one inference "
+                            "per parameter draw)")
+    score.add_argument("--draws", type=int, default=DRAWS, metavar="N",
+                       help=f"parameter draws behind each interval (default {DRAWS})")
+    score.add_argument("--seed", type=int, default=SEED,
+                       help=f"seed of the parameter draws (default {SEED})")
     score.add_argument("--dask", metavar="SCHEDULER",
                        help="score the chunks on a Dask cluster: local:N starts N workers "
                             "here, or give a scheduler address (tcp://host:8786); needs "
@@ -56,7 +65,11 @@ def _score(args: argparse.Namespace, model: Model, step: Callable[[Any], None]) 
     if not (args.dask or is_parquet(args.input) or is_parquet(args.output)):
         from ..scoring import score_csv
 
-        return score_csv(args.input, args.output, model, **options)
+        return score_csv(args.input, args.output, model, intervals=args.intervals,
+                         draws=args.draws, seed=args.seed, **options)
+    if args.intervals:
+        raise HeelnetError("--intervals works on CSV files scored here; not yet with --dask "
+                           "or Parquet files")
     from ..batch import connect, score_file
 
     if not args.dask:
