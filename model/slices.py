@@ -8,11 +8,13 @@ slice), so every row, blank line, malformed line and undecodable byte is read th
 same way. Messages that name a line are shifted to the line's number in the
 whole file.
 
-Finding where records end follows the ``csv`` module's default dialect: a quote
-opens a quoted field only at the start of a field; inside one, ``""`` is a
-quote and a single ``"`` closes it; a line that has no quote outside a quoted
-field is scanned no further. ``tests/test_slices.py`` checks on random files that
-the slices, parsed one by one, give exactly the rows and messages of the whole file.
+Only files without a quote character are cut (a fast scan of the bytes decides):
+then every line end is a record end, whatever the reader does with quotes, and
+the client does almost nothing per row; a file with quotes is read on the
+client. (:func:`_quoted_after` follows the ``csv`` module's default dialect, to
+cut files with quotes too, once the reader's handling of stray quotes is
+settled.) ``tests/test_slices.py`` checks on random files that the slices, parsed
+one by one, give exactly the rows and messages of the whole file.
 """
 
 from __future__ import annotations
@@ -115,14 +117,26 @@ class Slices:
 
 
 def slices(path: str | os.PathLike[str], rows: int, header: list[str]) -> Slices | None:
-    """The slices of ``path``, or None when its header block does not parse to ``header``
-    (a file this cutter does not understand: read it on the client instead)."""
+    """The slices of ``path``, or None for a file to read on the client instead: one with
+    a quote character anywhere (how a reader treats a stray quote is its own business,
+    so records are only cut where no quote can matter), or whose header block does not
+    parse to ``header``."""
+    if _has_quotes(Path(path)):
+        return None
     cut = Slices(path, rows)
     try:
         frame, _ = parse_slice(cut.head, b"", cut.head_lines + 1)
     except HeelnetError:  # the block is blank to the reader
         return None
     return cut if list(frame.columns) == list(header) else None
+
+
+def _has_quotes(path: Path) -> bool:
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            if b'"' in block:
+                return True
+    return False
 
 
 def parse_slice(head: bytes, body: bytes, first_line: int) -> tuple[pd.DataFrame, np.ndarray]:

@@ -147,3 +147,14 @@ def test_at_most_a_window_of_chunks_is_in_flight():
     tasks = ((np.square, i) for i in range(100))
     assert list(_ordered(client, tasks, None)) == [i * i for i in range(100)]
     assert client.most == 5  # 2 x 2 worker threads + 1: memory does not grow with the file
+
+
+def test_a_file_with_quotes_is_read_on_the_client_and_scores_the_same(client, cases, tmp_path):
+    table = cases.assign(notes=['says "ouch", twice'] + [""] * (len(cases) - 1))
+    source = csv_with_a_short_line(tmp_path / "in.csv", table)
+    assert b'"' in source.read_bytes()
+    here, there = tmp_path / "here.csv", tmp_path / "there.csv"
+    assert main(["score", str(source), "-o", str(here), "--quiet", "--chunk-size", "70"]) == 0
+    assert main(["score", str(source), "-o", str(there), "--quiet", "--chunk-size", "70",
+                 "--dask", client.scheduler.address]) == 0
+    assert there.read_bytes() == here.read_bytes()
