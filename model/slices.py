@@ -1,8 +1,8 @@
 """A CSV file cut into slices of whole records, as raw bytes, for workers to parse.
 
 On a Dask cluster the client should do as little per row as possible: it reads
-the file's bytes and cuts them only where a record ends (a line end outside a
-quoted field), and each worker parses its slice with the very reader used
+the file's bytes and cuts them only where a record ends (a line end, in a file
+without quotes), and each worker parses its slice with the very reader used
 without Dask (:func:`model.files.read_csv`, on the header block followed by the
 slice), so every row, blank line, malformed line and undecodable byte is read the
 same way. Messages that name a line are shifted to the line's number in the
@@ -11,9 +11,7 @@ whole file.
 Only files without a quote character are cut (a fast scan of the bytes decides):
 then every line end is a record end, whatever the reader does with quotes, and
 the client does almost nothing per row; a file with quotes is read on the
-client. (:func:`_quoted_after` follows the ``csv`` module's default dialect, to
-cut files with quotes too, once the reader's handling of stray quotes is
-settled.) ``tests/test_slices.py`` checks on random files that the slices, parsed
+client. ``tests/test_slices.py`` checks on random files that the slices, parsed
 one by one, give exactly the rows and messages of the whole file.
 """
 
@@ -33,34 +31,7 @@ from .files import read_csv
 
 __all__ = ["Slices", "parse_slice", "slices"]
 
-_TOKENS = re.compile(rb'[",\r]')
 _LINE = re.compile(r"(^|; )line (\d+)")
-
-
-def _quoted_after(line: bytes, quoted: bool) -> bool:
-    """Whether a quoted field is still open at the end of ``line`` (``quoted``: at its
-    start)."""
-    if not quoted and b'"' not in line:
-        return False
-    field_at = -1 if quoted else 0  # where the current field starts (-1: not a fresh field)
-    skip = -1
-    for match in _TOKENS.finditer(line):
-        at = match.start()
-        if at <= skip:
-            continue
-        char = line[at:at + 1]
-        if quoted:
-            if char != b'"':
-                continue  # commas and carriage returns are text inside quotes
-            if line[at + 1:at + 2] == b'"':
-                skip = at + 1  # "" is a quote
-            else:
-                quoted, field_at = False, -1
-        elif char == b'"':
-            quoted = at == field_at  # a quote opens a field only at its start
-        else:  # a comma, or a carriage return ending a record, starts a field
-            field_at = at + 1
-    return quoted
 
 
 def _lines(chunk: bytes) -> int:
@@ -85,16 +56,12 @@ class Slices:
         self.head, self.head_lines = self._head()
 
     def _head(self) -> tuple[bytes, int]:
-        lines, quoted = [], False
+        lines = []
         with self.path.open("rb") as handle:
             for line in handle:
                 lines.append(line)
-                text = line.lstrip(b"\xef\xbb\xbf").strip(b" \t\r\n,")
-                if not quoted and not text:
-                    continue  # blank lines before the header
-                quoted = _quoted_after(line, quoted)
-                if not quoted:
-                    break
+                if line.lstrip(b"\xef\xbb\xbf").strip(b" \t\r\n,"):
+                    break  # the header: the first line with a cell that is not blank
         head = b"".join(lines)
         return head, _lines(head)
 
@@ -104,12 +71,10 @@ class Slices:
             handle.seek(len(self.head))
             body: list[bytes] = []
             first = number = self.head_lines + 1
-            quoted = False
-            for line in handle:
+            for line in handle:  # without quotes, every line end is a record end
                 body.append(line)
                 number += _lines(line)
-                quoted = _quoted_after(line, quoted)
-                if not quoted and len(body) >= self.rows:
+                if len(body) >= self.rows:
                     yield b"".join(body), first
                     body, first = [], number
             if body:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.files import read_csv
-from model.slices import _quoted_after, parse_slice, slices
+from model.slices import parse_slice, slices
 
 HEADER = ["a", "b", "c"]
 
@@ -63,14 +63,6 @@ def test_a_file_with_a_quote_is_left_to_the_client(tmp_path):
     path = tmp_path / "cases.csv"
     path.write_text('a,b,c\n1,"2",3\n', encoding="utf-8")
     assert slices(path, 10, HEADER) is None
-
-
-def test_quotes_open_fields_only_at_their_start():
-    assert _quoted_after(b'"a,\n', False)
-    assert not _quoted_after(b'x"a,\n', False)  # a quote inside a field is text
-    assert not _quoted_after(b'"a""b",c\n', False)
-    assert _quoted_after(b'still inside\n', True)
-    assert not _quoted_after(b'end" here, "x"\n', True)
 
 
 def test_a_header_it_cannot_cut_is_left_to_the_client(tmp_path):
