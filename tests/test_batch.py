@@ -158,3 +158,27 @@ def test_a_file_with_quotes_is_read_on_the_client_and_scores_the_same(client, ca
     assert main(["score", str(source), "-o", str(there), "--quiet", "--chunk-size", "70",
                  "--dask", client.scheduler.address]) == 0
     assert there.read_bytes() == here.read_bytes()
+
+
+def test_parquet_without_dask_on_the_command_line(cases, tmp_path):
+    source = tmp_path / "in.parquet"
+    cases.iloc[:50].to_parquet(source, index=False)
+    target = tmp_path / "out.csv"
+    assert main(["score", str(source), "-o", str(target), "--quiet"]) == 0
+    got = pd.read_csv(target, dtype=str, keep_default_na=False)
+    expected = score(cases.iloc[:50])
+    assert got["case_id"].tolist() == expected["case_id"].tolist()
+    assert got["top1"].tolist() == expected["top1"].tolist()
+    assert got["error"].tolist() == expected["error"].tolist()
+    np.testing.assert_array_equal(got["p_gout"].replace("", "nan").astype(float),
+                                  expected["p_gout"].to_numpy())
+
+
+def test_intervals_are_refused_on_dask_for_now(cases, tmp_path, capsys):
+    source = tmp_path / "in.csv"
+    cases.iloc[:5].to_csv(source, index=False)
+    code = main(["score", str(source), "-o", str(tmp_path / "out.csv"), "--intervals",
+                 "--dask", "local:1"])
+    assert code == 1
+    assert "--intervals works on CSV files scored here" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
