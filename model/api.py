@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import diagnosis
+from .errors import HeelnetError
 from .explain import Explanation, explain
 from .interview import Interview, Policy
 from .metrics import Summary, summarise
@@ -165,7 +166,7 @@ class Model(diagnosis.ModelCore):
 
     def score(self, cases: pd.DataFrame, **options: Any) -> pd.DataFrame:
         """Score a table of cases with this model; see :func:`model.score`."""
-        return _score(cases, self, **options)
+        return score(cases, self, **options)
 
     def simulate(self, n: int, seed: int = 0, **settings: Any) -> pd.DataFrame:
         """Synthetic consulting cases sampled from this model; see :func:`model.simulate`."""
@@ -247,7 +248,9 @@ def score(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,
 
     See :func:`model.scoring.score` for the columns; ``model`` is the bundled one by
     default. With ``intervals=True`` each posterior gets its 90 % interval over the
-    numbers' plausible ranges (``p_<condition>_low``, ``p_<condition>_high``).
+    numbers' plausible ranges (``p_<condition>_low``, ``p_<condition>_high``). A Dask
+    DataFrame gives a lazy Dask DataFrame of the same partitions, scored on the
+    workers (:func:`model.batch.score_dask`; needs the ``dask`` extra).
 
     Examples
     --------
@@ -256,8 +259,16 @@ def score(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,
     >>> out.loc[0, "top1"]
     'severs_disease'
     """
-    return _score(cases, model or Model.default(), keep=keep, chunk_size=chunk_size,
-                  intervals=intervals, **options)
+    model = model or Model.default()
+    if type(cases).__module__.partition(".")[0] == "dask":
+        if intervals or options:
+            raise HeelnetError("a Dask DataFrame is scored without intervals or other "
+                               "options; give them when scoring a pandas DataFrame")
+        from .batch import score_dask
+
+        return score_dask(cases, model, keep=keep, chunk_size=chunk_size)
+    return _score(cases, model, keep=keep, chunk_size=chunk_size, intervals=intervals,
+                  **options)
 
 
 def evaluate(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,

@@ -135,6 +135,12 @@ class ModelCore:
             knowledge.triage_rules, self.vocabulary.triage_levels, self.findings, self.conditions
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the knowledge base only (for Dask workers): the receiver rebuilds the
+        encoding, tables and engine from it, reading the engine's structure from its
+        caches, so no compiled code or pgmpy network travels."""
+        return type(self), (self.knowledge,)
+
     # construction -----------------------------------------------------------
     @classmethod
     def default(cls: type[M]) -> M:

@@ -8,11 +8,13 @@ problem with the whole table (an unknown or duplicated column, an empty file) is
 one :class:`~model.vocabulary.HeelnetError` naming the column and the closest
 valid ids.
 
-How it stays fast on a million rows: values are parsed per *distinct* value of a
-column (``yes``, ``No``, ``41``...) by :meth:`Encoding.column`, so the messages
-are the vocabulary's own; cases go to the engine and
-:class:`~model.triage.TriageRules` a chunk at a time; only one chunk is ever held
-in memory. Files are read and written through :mod:`model.files`: a line with the
+How it stays fast on a million rows: a whole column is parsed at once, per
+*distinct* value (``yes``, ``No``, ``41``...) by :meth:`Encoding.column`, so the
+messages are the vocabulary's own; cases go to the engine and
+:class:`~model.triage.TriageRules` a batch at a time; the top three are three
+``argmax`` passes, and each distinct pattern of fired triage rules is worded once.
+A file is read, scored and written a chunk at a time, so only one chunk is ever
+held in memory. Files are read and written through :mod:`model.files`: a line with the
 wrong number of cells or bytes that are not UTF-8 becomes an error *row*, and an
 old output is never left half-overwritten.
 """
@@ -35,7 +37,7 @@ from .files import read_csv, write_atomic, write_rows
 from .uncertainty import DRAWS, SEED, posterior_intervals
 from .vocabulary import is_blank, suggestion
 
-__all__ = ["CHUNK_SIZE", "Scorer", "iter_scored", "score", "score_csv"]
+__all__ = ["CHUNK_SIZE", "Scorer", "iter_scored", "score", "score_csv", "score_partition"]
 
 #: Rows read, scored and written at a time.
 CHUNK_SIZE = 5000
@@ -106,8 +108,12 @@ class Scorer:
     then :meth:`finish` (infer, triage, lay out the output). A tool that changes
     the evidence in between (the interview replay) subclasses it and passes the
     subclass as ``scorer`` to :func:`score`, :func:`iter_scored` or :func:`score_csv`;
-    ``layout.output`` is then the columns it writes.
+    ``layout.output`` is then the columns it writes. A chunk may be a whole table:
+    columns are parsed whole and the engine is run :attr:`batch` cases at a time.
     """
+
+    #: Cases given to the engine (and to the interval draws) at a time.
+    batch: int = CHUNK_SIZE
 
     def __init__(self, model: ModelCore, layout: Layout,
                  intervals: tuple[int, int] | None = None) -> None:
@@ -115,15 +121,27 @@ class Scorer:
         self.layout = layout
         self.intervals = intervals  # (draws, seed), or None
         self.expected = _Expected(model)
-        self.levels = tuple(model.triage_rules.levels)
+        self.levels = np.asarray(model.triage_rules.levels, dtype=object)
         self.finding_index = {f: j for j, f in enumerate(model.findings)}
         self.context_index = {x: j for j, x in enumerate(model.context_nodes)}
 
     def red_flags(self, fired: np.ndarray) -> np.ndarray:
-        """The "; "-joined wordings of the fired rules, most urgent first, per case."""
-        out = np.empty(len(fired), dtype=object)
-        out[:] = ["; ".join(flags) for flags in self.model.triage_rules.red_flags(fired)]
-        return out
+        """The "; "-joined wordings of the fired rules, most urgent first, per case.
+
+        Cases share few patterns of fired rules: each distinct pattern is worded once
+        and mapped back by a hash of its bits.
+        """
+        n_rules = fired.shape[1]
+        if n_rules > 62 or not len(fired):
+            patterns, codes = fired, np.arange(len(fired))
+        else:
+            keys = fired.astype(np.int64) @ (np.int64(1) << np.arange(n_rules, dtype=np.int64))
+            codes, uniques = pd.factorize(keys)
+            patterns = ((uniques[:, None] >> np.arange(n_rules)) & 1).astype(bool)
+        worded = ["; ".join(flags) for flags in self.model.triage_rules.red_flags(patterns)]
+        out = np.empty(len(worded), dtype=object)
+        out[:] = worded
+        return out[codes]
 
     def chunk(self, frame: pd.DataFrame, first_row: int, pre_errors: np.ndarray | None = None
               ) -> pd.DataFrame:
@@ -165,18 +183,31 @@ class Scorer:
         triage = np.full(n, "", dtype=object)
         flags = np.full(n, "", dtype=object)
         if ok.any():
-            if ranges is not None:
-                draws, seed = self.intervals  # type: ignore[misc]
-                ranges[:, ok] = posterior_intervals(model, context[ok], findings[ok],
-                                                    draws=draws, seed=seed)
-            p = np.asarray(model.infer(context[ok], findings[ok]), dtype=float)
-            fired = model.triage_rules.fired(findings[ok], p)
+            p, fired, r = self.infer(context[ok], findings[ok])
             probs[ok] = p
-            triage[ok] = np.asarray(self.levels, dtype=object)[
-                model.triage_rules.levels_of(fired)
-            ]
+            if ranges is not None:
+                ranges[:, ok] = r
+            triage[ok] = self.levels[model.triage_rules.levels_of(fired)]
             flags[ok] = self.red_flags(fired)
         return self._output(frame, first_row, probs, ok, triage, flags, errors, ranges)
+
+    def infer(self, context: np.ndarray, findings: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Posteriors, fired triage rules and (if asked) intervals of encoded cases,
+        :attr:`batch` at a time."""
+        model, rules, n = self.model, self.model.triage_rules, len(context)
+        probs = np.empty((n, len(model.conditions)))
+        fired = np.empty((n, len(rules.rules)), dtype=bool)
+        ranges = np.empty((2, n, len(model.conditions))) if self.intervals else None
+        for start in range(0, n, self.batch):
+            part = slice(start, start + self.batch)
+            if ranges is not None:
+                draws, seed = self.intervals  # type: ignore[misc]
+                ranges[:, part] = posterior_intervals(model, context[part], findings[part],
+                                                      draws=draws, seed=seed)
+            probs[part] = model.infer(context[part], findings[part])
+            fired[part] = rules.fired(findings[part], probs[part])
+        return probs, fired, ranges
 
     def _output(self, frame: pd.DataFrame, first_row: int, probs: np.ndarray, ok: np.ndarray,
                 triage: np.ndarray, flags: np.ndarray, errors: np.ndarray,
@@ -189,15 +220,14 @@ class Scorer:
             case_id = np.arange(first_row, first_row + n)
         data: dict[str, Any] = {CASE_ID: case_id}
         names = np.asarray(model.conditions, dtype=object)
-        order = np.argsort(-np.nan_to_num(probs, nan=-1.0), axis=1, kind="stable")
-        rows = np.arange(n)
+        top = _top(probs[ok], 3)
         for k in range(3):
-            top = np.full(n, "", dtype=object)
+            label = np.full(n, "", dtype=object)
             top_p = np.full(n, np.nan)
-            if k < len(names):
-                top[ok] = names[order[ok, k]]
-                top_p[ok] = probs[rows[ok], order[ok, k]]
-            data[f"top{k + 1}"] = top
+            if k < top.shape[1]:
+                label[ok] = names[top[:, k]]
+                top_p[ok] = probs[ok][np.arange(len(top)), top[:, k]]
+            data[f"top{k + 1}"] = label
             data[f"top{k + 1}_probability"] = top_p
         data["triage"] = triage
         data["red_flags"] = flags
@@ -211,6 +241,19 @@ class Scorer:
             if name in frame.columns:  # a subclass's own columns are filled by the subclass
                 data[name] = frame[name].to_numpy()
         return pd.DataFrame(data, index=frame.index, columns=list(layout.output))
+
+
+def _top(probs: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's ``k`` largest values, largest first, ties in column
+    order (as a stable sort of ``-probs``); NaN ranks below every probability."""
+    work = np.nan_to_num(probs, nan=-1.0)
+    k = min(k, work.shape[1])
+    out = np.empty((len(work), k), dtype=np.intp)
+    rows = np.arange(len(work))
+    for j in range(k):  # argmax takes the first of equal values
+        out[:, j] = work.argmax(axis=1)
+        work[rows, out[:, j]] = -np.inf
+    return out
 
 
 #: Makes the scorer of a table: ``scorer(model, layout)``.
@@ -233,7 +276,7 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
     keep : iterable of str
         Other free-text columns to copy to the output untouched.
     chunk_size : int
-        Cases given to the inference engine at a time.
+        Cases given to the inference engine at a time (columns are parsed whole).
     scorer : callable, optional
         ``scorer(model, layout)`` makes the :class:`Scorer` to use (a subclass, for
         tools such as the interview replay).
@@ -279,13 +322,10 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
     check_parameter("score", "chunk_size", chunk_size, Interval(int, 1, None))
     layout = plan_columns(list(cases.columns), model, keep, intervals)
     scoring = _make(scorer, model, layout, _settings(intervals, draws, seed))
-    parts = [
-        scoring.chunk(cases.iloc[start:start + chunk_size], start + 1)
-        for start in range(0, len(cases), chunk_size)
-    ]
-    if not parts:
+    scoring.batch = chunk_size
+    if not len(cases):
         return pd.DataFrame(columns=list(scoring.layout.output), index=cases.index)
-    return pd.concat(parts)
+    return scoring.chunk(cases, 1)
 
 
 def _make(scorer: MakeScorer | None, model: ModelCore, layout: Layout,
@@ -302,6 +342,20 @@ def _settings(intervals: bool, draws: int, seed: int) -> tuple[int, int] | None:
     check_parameter("score", "draws", draws, Interval(int, 20, None))
     check_parameter("score", "seed", seed, Interval(int, 0, None))
     return draws, seed
+
+
+def score_partition(frame: pd.DataFrame, model: ModelCore, layout: Layout, first_row: int = 1,
+                    errors: np.ndarray | None = None, chunk_size: int = CHUNK_SIZE
+                    ) -> pd.DataFrame:
+    """Score one pandas partition of a larger table whose header ``layout`` planned.
+
+    The one code path of every partition, on this machine or on a Dask worker:
+    ``first_row`` is the partition's first row number (from 1; the ``case_id`` when
+    the table has none), ``errors`` the reader's messages for its rows.
+    """
+    scoring = Scorer(model, layout)
+    scoring.batch = chunk_size
+    return scoring.chunk(frame, first_row, errors)
 
 
 # ----------------------------------------------------------------------------- CSV files
@@ -322,6 +376,7 @@ def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
     try:
         scoring = _make(scorer, model, plan_columns(chunks.header, model, keep, intervals),
                         settings)
+        scoring.batch = chunk_size
     except BaseException:
         chunks.close()
         raise

@@ -178,3 +178,11 @@ def test_bundled_text_vignettes_score_as_they_are(tmp_path, capsys):
     original = pd.read_csv(str(source), dtype=str, keep_default_na=False)
     assert list(scored.source) == list(original.source)
     assert (scored.error == "").all()
+
+
+def test_warmup_leaves_the_kernel_ready(capsys):
+    from model.engine import kernel
+
+    assert main(["warmup"]) == 0
+    assert "inference kernel ready" in capsys.readouterr().out
+    assert kernel.run_serial.signatures and kernel.run_parallel.signatures

@@ -15,13 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import HeelnetError
-from . import bundled, diagnose, export, fit, interview, score, serve, simulate
+from . import bundled, diagnose, export, fit, interview, score, serve, simulate, warmup
 from .common import DISCLAIMER, PROG
 
 __all__ = ["main"]
 
 #: The commands, in the order ``--help`` lists them.
-COMMANDS = (score, simulate, diagnose, interview, serve, export, fit)
+COMMANDS = (score, simulate, diagnose, interview, serve, export, fit, warmup)
 
 
 def _parser() -> argparse.ArgumentParser:

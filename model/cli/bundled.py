@@ -19,7 +19,9 @@ BUNDLED = (
 def run(args: argparse.Namespace) -> int:
     """Score the bundled case files and print a summary of each."""
     from ..scoring import iter_scored
+    from .warmup import warm
 
+    warm(args)  # compile once, here, rather than inside the first scoring run
     model = model_of(args)
     data = resources.files("model.data")
     sections: dict[str, Summary] = {}

@@ -38,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
         if name.strip() in findings:
             raise HeelnetError(f"'{name.strip()}' is given twice; give each item once")
         findings[name.strip()] = value
-    result = model_of(args).diagnose(findings, intervals=args.intervals)
+    from ..engine.interpreted import interpreting
+
+    with interpreting():  # one case: no need to load numba's compiled kernel (~0.7 s)
+        result = model_of(args).diagnose(findings, intervals=args.intervals)
     width = max(len(c) for c, _ in result.ranked[:args.top])
     for condition, p in result.ranked[:args.top]:
         span = ""

@@ -30,6 +30,7 @@ findings go to pgmpy's VariableElimination (:mod:`.fallback`), also exact.
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -128,6 +129,21 @@ class Engine:
         out._fallback = None
         return out
 
+    def warm(self) -> float:
+        """Compile the numba kernel now (or load it from disk); returns the seconds taken.
+
+        The first use after an install compiles for ~20 s; later processes load the
+        compiled code. Call this at a predictable moment (``python -m model warmup``,
+        or ``python -m model``, does) so that no batch of cases pays for it.
+        """
+        import time
+
+        from . import kernel
+
+        start = time.perf_counter()
+        kernel.warm(self.tables)
+        return time.perf_counter() - start
+
     # public queries -----------------------------------------------------------------
     def posteriors(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
         """P(condition = yes | evidence) for every case.
@@ -179,7 +195,8 @@ class Engine:
         owner, ctx, variant, weight = self._strata_subcases(context)
         one_each = len(owner) == len(context)
         fnd = findings if one_each else findings[owner]
-        z, joint = self._run(ctx, np.ascontiguousarray(fnd), variant)
+        fnd = np.ascontiguousarray(fnd)
+        z, joint = self._run(ctx, fnd, variant, code=self._interpreter(len(context), ctx, fnd))
         too_wide = np.flatnonzero(z < 0)
         if len(too_wide):  # split by the unknown shared nodes until each part fits
             for i in too_wide:
@@ -196,16 +213,29 @@ class Engine:
         return np.add.reduceat(z, starts), np.add.reduceat(joint, starts, axis=0)
 
     def _run(self, ctx: np.ndarray, fnd: np.ndarray, variant: np.ndarray,
-             limit: int = WORKSPACE) -> tuple[np.ndarray, np.ndarray]:
-        from . import kernel
+             limit: int = WORKSPACE, code: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Run ``code`` (the compiled kernel module by default) over sub-cases."""
+        if code is None:
+            from . import kernel as code
 
         z = np.empty(len(ctx))
         joint = np.empty((len(ctx), len(self.network.conditions)))
         for start in range(0, len(ctx), CHUNK):
             part = slice(start, start + CHUNK)
-            kernel.batch(ctx[part], fnd[part], variant[part], self.tables, limit, z[part],
-                         joint[part])
+            code.batch(ctx[part], fnd[part], variant[part], self.tables, limit, z[part],
+                       joint[part])
         return z, joint
+
+    def _interpreter(self, cases: int, ctx: np.ndarray, fnd: np.ndarray) -> Any:
+        """The interpreted kernel module, when allowed for this one small case; else None."""
+        from . import interpreted
+
+        limit = interpreted.allowed()
+        if cases != 1 or not limit or f"{__name__}.kernel" in sys.modules:
+            return None
+        if interpreted.need(ctx, fnd, self.tables) > limit:
+            return None
+        return interpreted.kernel()
 
     def _strata_subcases(self, context: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
