@@ -28,10 +28,19 @@ import numpy as np
 import pandas as pd
 
 from .checks import Interval, check_parameter
-from .columns import CASE_ID, EXPECTED_CONDITION, EXPECTED_TRIAGE, Layout, plan_columns
+from .columns import (
+    CASE_ID,
+    EXPECTED_CONDITION,
+    EXPECTED_TRIAGE,
+    NONE,
+    P_NONE,
+    Layout,
+    plan_columns,
+)
 from .diagnosis import ModelCore
-from .errors import HeelnetError
-from .files import read_csv, write_atomic, write_rows
+from .errors import HeelnetError, InvalidValueError
+from .files import CsvRows, read_csv, write_atomic, write_rows
+from .progress import bar
 from .vocabulary import is_blank, suggestion
 
 __all__ = ["CHUNK_SIZE", "iter_scored", "score", "score_csv"]
@@ -53,11 +62,17 @@ class _Expected:
         self._cache: dict[str, dict[Any, str]] = {}
 
     def condition(self, raw: Any) -> str:
-        """The error of an ``expected_condition`` cell ("" when fine)."""
+        """The error of an ``expected_condition`` cell ("" when fine); ``none`` alone
+        says that the case has none of the modelled conditions."""
         if is_blank(raw):
             return ""
-        for part in str(raw).split("|"):
-            cond = part.strip()
+        parts = [part.strip() for part in str(raw).split("|")]
+        if parts == [NONE]:
+            return ""
+        for cond in parts:
+            if cond == NONE:
+                return ("expected_condition: 'none' means no modelled condition, so it "
+                        "cannot be joined with conditions")
             if cond not in self.index:
                 return (f"expected_condition: unknown condition '{cond}'"
                         f"{suggestion(cond, self.conditions)}")
@@ -73,7 +88,16 @@ class _Expected:
         """Per-cell messages of an expected column, or None when every cell is fine."""
         check = self.condition if column == EXPECTED_CONDITION else self.triage
         cache = self._cache.setdefault(column, {})
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        try:
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        except TypeError:  # a list in a cell: its own error, the rest as usual
+            hashable = np.array([_hashable(v) for v in values], dtype=bool)
+            out = np.full(len(values), "", dtype=object)
+            found = self.errors(column, values[hashable]) if hashable.any() else None
+            if found is not None:
+                out[hashable] = found
+            out[~hashable] = f"{column} must be text; got a list or other container"
+            return out
         messages = []
         for raw in uniques:
             key = (type(raw), raw)
@@ -83,6 +107,36 @@ class _Expected:
         messages.append("")
         found = np.array(messages, dtype=object)
         return found[codes] if (found != "").any() else None
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _encode_column(model: ModelCore, name: str, values: pd.Series
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Engine codes and messages of one input column (see :meth:`Encoding.column`);
+    an unhashable cell (a list, say) gets the vocabulary's message, not a TypeError."""
+    try:
+        return model.encoding.column(name, values)
+    except TypeError:
+        hashable = np.array([_hashable(v) for v in values], dtype=bool)
+        codes = np.full(len(values), -1, dtype=np.int64)
+        messages = np.full(len(values), "", dtype=object)
+        if hashable.any():
+            codes[hashable], found = model.encoding.column(name, values[hashable])
+            if found is not None:
+                messages[hashable] = found
+        for i in np.flatnonzero(~hashable):
+            try:
+                model.vocabulary.parse(name, values.iloc[i])
+            except InvalidValueError as error:
+                messages[i] = str(error).rstrip(".")
+        return codes, messages
 
 
 def _add_errors(errors: np.ndarray, new: np.ndarray) -> None:
@@ -126,7 +180,7 @@ class _Scorer:
         context = np.full((n, len(model.context_nodes)), -1, dtype=np.int64)
         findings = np.full((n, len(model.findings)), -1, dtype=np.int8)
         for name in layout.inputs:
-            codes, bad = encoding.column(name, frame[name])
+            codes, bad = _encode_column(model, name, frame[name])
             if bad is not None:
                 _add_errors(errors, bad)
             if name in self.finding_index:
@@ -140,21 +194,27 @@ class _Scorer:
                     _add_errors(errors, bad)
         ok = errors == ""
         probs = np.full((n, len(model.conditions)), np.nan)
+        none = np.full(n, np.nan)
         triage = np.full(n, "", dtype=object)
         flags = np.full(n, "", dtype=object)
         if ok.any():
-            p = np.asarray(model.infer(context[ok], findings[ok]), dtype=float)
-            fired = model.triage_rules.fired(findings[ok], p)
-            probs[ok] = p
+            probs[ok], none[ok], log_z = model.infer_all(context[ok], findings[ok])
+            for row in np.flatnonzero(ok)[~np.isfinite(log_z)]:  # evidence of probability 0
+                errors[row] = str(model.impossible(context[row], findings[row]))
+                ok[row] = False
+        if ok.any():
+            fired = model.triage_rules.fired(findings[ok], probs[ok])
             triage[ok] = np.asarray(self.levels, dtype=object)[
                 model.triage_rules.levels_of(fired)
             ]
             flags[ok] = self.red_flags(fired)
-        return self._output(frame, first_row, probs, ok, triage, flags, errors)
+        return self._output(frame, first_row, (probs, none), ok, triage, flags, errors)
 
-    def _output(self, frame: pd.DataFrame, first_row: int, probs: np.ndarray, ok: np.ndarray,
+    def _output(self, frame: pd.DataFrame, first_row: int,
+                posteriors: tuple[np.ndarray, np.ndarray], ok: np.ndarray,
                 triage: np.ndarray, flags: np.ndarray, errors: np.ndarray) -> pd.DataFrame:
         model, layout = self.model, self.layout
+        probs, none = posteriors
         n = len(frame)
         if layout.has_case_id:
             case_id = frame[CASE_ID].to_numpy()
@@ -176,6 +236,7 @@ class _Scorer:
         data["red_flags"] = flags
         for j, cond in enumerate(model.conditions):
             data[f"p_{cond}"] = probs[:, j]
+        data[P_NONE] = none
         data["error"] = errors
         for name in layout.output[len(data):]:
             data[name] = frame[name].to_numpy()
@@ -233,14 +294,26 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         )
     check_parameter("score", "chunk_size", chunk_size, Interval(int, 1, None))
     layout = plan_columns(list(cases.columns), model, keep)
-    scorer = _Scorer(model, layout)
-    parts = [
-        scorer.chunk(cases.iloc[start:start + chunk_size], start + 1)
-        for start in range(0, len(cases), chunk_size)
-    ]
-    if not parts:
+    if not len(cases):
         return pd.DataFrame(columns=list(layout.output), index=cases.index)
-    return pd.concat(parts)
+    scorer = _Scorer(model, layout)
+    numbers: dict[str, np.ndarray] = {}  # numeric columns, filled a chunk at a time
+    texts: dict[str, list[pd.Series]] = {}  # text columns, compact per chunk, joined at the end
+    with bar(len(cases), "scoring", " cases", minimum=2 * chunk_size) as shown:
+        for start in range(0, len(cases), chunk_size):
+            part = scorer.chunk(cases.iloc[start:start + chunk_size], start + 1)
+            for name in part.columns:
+                column = part[name]
+                if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
+                    if name not in numbers:
+                        numbers[name] = np.empty(len(cases), dtype=column.dtype)
+                    numbers[name][start:start + len(part)] = column.to_numpy()
+                else:
+                    texts.setdefault(name, []).append(column.reset_index(drop=True))
+            shown.update(len(part))
+    data = {**numbers, **{name: pd.concat(parts, ignore_index=True).array
+                          for name, parts in texts.items()}}
+    return pd.DataFrame(data, index=cases.index, columns=list(layout.output), copy=False)
 
 
 # ----------------------------------------------------------------------------- CSV files
@@ -255,12 +328,19 @@ def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
     scored as the returned iterator is consumed. An input with a header but no
     cases raises :class:`HeelnetError` when the iterator ends.
     """
+    layout, _, scored = _open_scored(source, model, keep, chunk_size)
+    return layout, scored
+
+
+def _open_scored(source: str | os.PathLike[str], model: ModelCore, keep: Iterable[str],
+                 chunk_size: int) -> tuple[Layout, CsvRows, Iterator[pd.DataFrame]]:
     chunks = read_csv(source, chunk_size)
     try:
         layout = plan_columns(chunks.header, model, keep)
     except BaseException:
         chunks.close()
         raise
+    chunks.text_columns = frozenset(layout.passthrough)
     scorer = _Scorer(model, layout)
 
     def scored() -> Iterator[pd.DataFrame]:
@@ -274,20 +354,22 @@ def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
         if first == 1:
             raise HeelnetError(f"'{os.fspath(source)}' has a header but no cases")
 
-    return layout, scored()
+    return layout, chunks, scored()
 
 
 def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
               model: ModelCore, *, keep: Iterable[str] = (),
               chunk_size: int = CHUNK_SIZE,
-              on_chunk: Callable[[pd.DataFrame], None] | None = None) -> Layout:
+              on_chunk: Callable[[pd.DataFrame], None] | None = None,
+              force: bool = False, warn: Callable[[str], None] | None = None) -> Layout:
     """Score a case CSV into an output CSV, streaming; see :func:`score` for the columns.
 
     Parameters
     ----------
     source, target : path
-        Input and output files; ``target`` is replaced only once complete (it may
-        be the input itself).
+        Input and output files. ``target`` is written through
+        :func:`model.files.write_atomic`: replaced only once complete, ``-`` for
+        standard output; it may not be the input itself.
     model : ModelCore
     keep : iterable of str
         Extra free-text columns to copy.
@@ -295,6 +377,11 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
         Rows read, scored and written at a time.
     on_chunk : callable, optional
         Called with each scored chunk (for metrics and progress).
+    force : bool
+        Replace ``target`` even if it is read-only.
+    warn : callable, optional
+        Called with a note when bytes that are not UTF-8 in free-text columns were
+        replaced (those rows are still scored).
 
     Returns
     -------
@@ -306,9 +393,10 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
     OSError
         When the input cannot be read or the output cannot be written.
     HeelnetError
-        For an empty file or a bad header (the output is then not touched).
+        For an empty file, a bad header, or an output that is the input or read-only
+        (the output is then not touched).
     """
-    layout, chunks = iter_scored(source, model, keep=keep, chunk_size=chunk_size)
+    layout, rows, chunks = _open_scored(source, model, keep, chunk_size)
 
     def write(handle: TextIO) -> None:
         csv.writer(handle, lineterminator="\n").writerow(layout.output)
@@ -318,7 +406,12 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
             write_rows(out, handle)
 
     try:
-        write_atomic(target, write)
+        write_atomic(target, write, force=force, inputs=[source])
     finally:
-        chunks.close()
+        chunks.close()  # type: ignore[attr-defined]
+    if rows.replaced and warn is not None:
+        columns = ", ".join(f"'{c}'" for c in layout.passthrough)
+        warn(f"{rows.replaced} row(s) had bytes that are not UTF-8 in free-text column(s) "
+             f"{columns} (first at line {rows.first_replaced}); they were replaced by "
+             "\ufffd and the rows were scored")
     return layout

@@ -193,14 +193,28 @@ def test_several_problems_in_one_row_are_all_named(toy_model):
     assert "'pain' must be" in out.loc[0, "error"] and "'sex' must be" in out.loc[0, "error"]
 
 
-def test_unreadable_bytes_spoil_only_their_row(tmp_path):
-    text = b"case_id,pain,notes\na,yes,fine\nb,yes,caf\xe9 latin-1\nc,no,fine\n"
+def test_unreadable_bytes_in_a_column_the_model_reads_spoil_only_their_row(tmp_path):
+    text = b"case_id,pain,notes\na,yes,fine\nb,y\xe9s,fine\nc,no,fine\n"
     code, target = run_score(tmp_path, text)
     assert code == 0
     out = read(target)
     assert out["case_id"].tolist() == ["a", "b", "c"]
-    assert out["error"].tolist() == ["", "line 3: unreadable bytes (not UTF-8) in column 'notes'", ""]
-    assert out.loc[1, "notes"] == "caf\ufffd latin-1"
+    assert out["error"].tolist()[0] == out["error"].tolist()[2] == ""
+    assert out.loc[1, "error"].startswith("line 3: unreadable bytes (not UTF-8) in column 'pain'")
+
+
+def test_unreadable_bytes_in_free_text_are_replaced_and_flagged_not_fatal(tmp_path, capsys):
+    """Issue 14: a latin-1 byte in notes (or a --keep column) blocked scoring its row."""
+    text = b"case_id,pain,notes,ward\na,yes,fine,x\nb,yes,caf\xe9 latin-1,\xe9ast\nc,no,fine,y\n"
+    code, target = run_score(tmp_path, text, "--keep", "ward")
+    assert code == 0
+    out = read(target)
+    assert out["error"].tolist() == ["", "", ""]
+    assert out.loc[1, "notes"] == "caf\ufffd latin-1" and out.loc[1, "ward"] == "\ufffdast"
+    assert out.loc[1, "top1"] != ""
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "note: 1 row(s) had bytes that are not UTF-8" in err
+    assert "line 3" in err
 
 
 def test_wrong_number_of_cells_spoils_only_its_row(tmp_path):
@@ -290,7 +304,7 @@ def test_old_output_untouched_when_the_header_is_bad(tmp_path):
 def test_old_output_untouched_when_scoring_fails_midway(tmp_path, monkeypatch, capsys):
     target = write(tmp_path / "out.csv", "old results\n")
     calls = []
-    original = Model.infer
+    original = Model.infer_all
 
     def failing(self, context, findings):
         calls.append(len(context))
@@ -298,7 +312,7 @@ def test_old_output_untouched_when_scoring_fails_midway(tmp_path, monkeypatch, c
             raise HeelnetError("engine failed on the second chunk")
         return original(self, context, findings)
 
-    monkeypatch.setattr(Model, "infer", failing)
+    monkeypatch.setattr(Model, "infer_all", failing)
     code, _ = run_score(tmp_path, CASES.to_csv(index=False), "--chunk-size", "2")
     assert code == 1
     assert "engine failed on the second chunk" in capsys.readouterr().err
@@ -306,11 +320,18 @@ def test_old_output_untouched_when_scoring_fails_midway(tmp_path, monkeypatch, c
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
 
 
-def test_output_may_replace_the_input(tmp_path):
+def test_output_that_is_the_input_is_refused_by_any_path(tmp_path, capsys):
+    """Issue 14: -o equal to the input destroyed the input."""
     source = write(tmp_path / "cases.csv", CASES.to_csv(index=False))
-    assert main(["score", str(source), "-o", str(source), "--priors", TOY, "--quiet"]) == 0
-    assert read(source)["case_id"].tolist() == ["c1", "c2", "c3", "c4"]
-    assert "p_tendon" in read(source).columns
+    (tmp_path / "link.csv").symlink_to(source)
+    (tmp_path / "sub").mkdir()
+    for target in (source, tmp_path / "link.csv", tmp_path / "sub" / ".." / "cases.csv"):
+        code = main(["score", str(source), "-o", str(target), "--priors", TOY, "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1
+        assert "it is the input file" in err
+    assert source.read_text() == CASES.to_csv(index=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "link.csv", "sub"]
 
 
 @functools.cache

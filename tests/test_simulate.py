@@ -65,7 +65,7 @@ def test_simulated_cases_score_without_errors(toy_model):
 
 def test_without_condition_some_cases_have_none(toy_model):
     cases = simulate(500, seed=6, model=toy_model, require_condition=False)
-    assert (cases["expected_condition"] == "").any()
+    assert (cases["expected_condition"] == "none").any()
 
 
 def test_bad_settings(toy_model):

@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(c) for c, _ in result.ranked[:args.top])
     for condition, p in result.ranked[:args.top]:
         print(f"{condition:<{width}}  {p:6.1%}  {'#' * round(40 * p)}")
+    print(f"\nnone of the {len(result.probabilities)} modelled conditions: {result.p_none:.1%} "
+          "(conditions can occur together, so the figures need not add up to 100%)")
     print(f"\ntriage: {result.triage}")
     for flag in result.red_flags:
         print(f"  - {flag}")

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import HeelnetError
 from ..metrics import Metrics
 from ..scoring import CHUNK_SIZE
-from .common import model_of
+from .common import add_output, messages, model_of
 
 __all__ = ["NAME", "add", "run"]
 
@@ -25,8 +25,7 @@ def add(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                     "Columns are vocabulary ids (blank = not asked) plus optional case_id, "
                     "expected_condition, expected_triage and notes.")
     score.add_argument("input", metavar="IN.csv")
-    score.add_argument("-o", "--output", metavar="OUT.csv", required=True,
-                       help="output file (written to a temporary file, then renamed)")
+    add_output(score, "OUT.csv", "output file")
     score.add_argument("--keep", metavar="COL", action="append", default=[],
                        help="copy this free-text column to the output untouched "
                             "(repeatable; notes is always kept)")
@@ -41,14 +40,19 @@ def run(args: argparse.Namespace) -> int:
     """Score a CSV file of cases."""
     from tqdm import tqdm
 
-    from ..files import count_lines
+    from ..files import check_folder, check_output, count_lines
     from ..scoring import score_csv
 
     if args.chunk_size < 1:
         raise HeelnetError(f"--chunk-size must be 1 or more; got {args.chunk_size}")
+    force = getattr(args, "force", False)
+    check_output(args.output, force=force, inputs=[args.input])  # refuse before any work
+    if args.report:
+        check_folder(args.report, names=["report.md"], force=force)
     model = model_of(args)
     metrics = Metrics(model.conditions, model.triage_rules.levels)
     show = not args.quiet and sys.stderr.isatty()
+    out = messages(args)
     with ExitStack() as stack:
         bar = stack.enter_context(tqdm(
             total=max(count_lines(args.input) - 1, 0) if show else None, disable=not show,
@@ -59,19 +63,20 @@ def run(args: argparse.Namespace) -> int:
             bar.update(len(chunk))  # type: ignore[arg-type]
 
         layout = score_csv(args.input, args.output, model, keep=args.keep,
-                           chunk_size=args.chunk_size, on_chunk=step)
+                           chunk_size=args.chunk_size, on_chunk=step, force=force,
+                           warn=lambda text: print(f"note: {text}", file=sys.stderr))
     summary = metrics.summary()
     print(f"wrote {args.output}: {summary.rows} rows, {summary.rows - summary.errors} scored, "
-          f"{summary.errors} with errors (see the error column)")
+          f"{summary.errors} with errors (see the error column)", file=out)
     if layout.has_expected:
-        print()
-        print(summary.full(Path(args.input).name))
+        print(file=out)
+        print(summary.full(Path(args.input).name), file=out)
     if args.report and not layout.has_expected:
         print("note: no report written: the file has no expected_condition or expected_triage "
               "column to compare with", file=sys.stderr)
     elif args.report:
         from ..report import write_report
 
-        path = write_report(args.report, {Path(args.input).name: summary})
-        print(f"\nreport: {path}")
+        path = write_report(args.report, {Path(args.input).name: summary}, force=force)
+        print(f"\nreport: {path}", file=out)
     return 0

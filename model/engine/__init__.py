@@ -29,12 +29,15 @@ findings go to pgmpy's VariableElimination (:mod:`.fallback`), also exact.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import itertools
 from typing import Any
 
 import numpy as np
 
 from ..network import NetworkTables
+from ..progress import while_slow
 from .tables import KernelTables, Structure, fill, stratum_grid, stratum_priors
 
 __all__ = ["Engine"]
@@ -96,6 +99,25 @@ class Engine:
         out._grid = self._grid
         out._stratum_weight = stratum_priors(self.structure, network)[1]
         out._fallback = None
+        return out
+
+    def none_present(self) -> Engine:
+        """This engine with every block held at its all-absent state: the P(evidence) it
+        computes is P(no condition present, evidence).
+
+        Same structure and numbers, so nothing is searched or recomputed; only the
+        other states of each block's table are set to 0. Use it with few present
+        findings (cases beyond ``max_positive`` would go to a fallback that does not
+        know of the change, so they are refused).
+        """
+        tables = self.tables
+        table = tables.block_table.copy()
+        ends = [*tables.block_table_offset[1:], len(table)]
+        for start, end, states in zip(tables.block_table_offset, ends, tables.block_states):
+            table[start:end].reshape(-1, states)[:, 1:] = 0.0  # state fastest; 0: all absent
+        out = copy.copy(self)
+        out.tables = tables._replace(block_table=table)
+        out._fallback = _Refused()
         return out
 
     # public queries -----------------------------------------------------------------
@@ -171,10 +193,11 @@ class Engine:
 
         z = np.empty(len(ctx))
         joint = np.empty((len(ctx), len(self.network.conditions)))
-        for start in range(0, len(ctx), CHUNK):
-            part = slice(start, start + CHUNK)
-            kernel.batch(ctx[part], fnd[part], variant[part], self.tables, limit, z[part],
-                         joint[part])
+        with _first_use(len(ctx) >= kernel.PARALLEL_FROM):
+            for start in range(0, len(ctx), CHUNK):
+                part = slice(start, start + CHUNK)
+                kernel.batch(ctx[part], fnd[part], variant[part], self.tables, limit, z[part],
+                             joint[part])
         return z, joint
 
     def _strata_subcases(self, context: np.ndarray
@@ -233,3 +256,23 @@ class Engine:
         if self._fallback is None:
             self._fallback = VariableEliminationFallback(self.network)
         return self._fallback.joint(context, findings)
+
+
+_USED: set[bool] = set()
+
+
+def _first_use(parallel: bool) -> Any:
+    """On the first run of the serial or the parallel kernel in this process, a notice
+    on a terminal if it takes long: numba compiles it once per install (~20 s)."""
+    if parallel in _USED:
+        return contextlib.nullcontext()
+    _USED.add(parallel)
+    return while_slow("heelnet: compiling the inference kernel (once per install, ~20 s)")
+
+
+class _Refused:
+    """The fallback of :meth:`Engine.none_present`, which pgmpy's network does not match."""
+
+    def joint(self, context: np.ndarray, findings: np.ndarray) -> Any:
+        raise ValueError("none_present() answers cases with at most max_positive present "
+                         "findings")
