@@ -118,8 +118,13 @@ def check_output(path: PathLike, *, force: bool = False, inputs: Iterable[PathLi
     ...
     model.errors.HeelnetError: cannot write '...cases.csv': it is the input file ...
     """
+    return _output(path, force, inputs)[0]
+
+
+def _output(path: PathLike, force: bool, inputs: Iterable[PathLike]) -> tuple[Path | None, bool]:
+    """``(file to write, whether to write it in place)``; see :func:`check_output`."""
     if os.fspath(path) == STDOUT:
-        return None
+        return None, True
     given = Path(path)
     try:
         status: os.stat_result | None = os.stat(given)  # follows links, /dev/stdout too
@@ -127,9 +132,6 @@ def check_output(path: PathLike, *, force: bool = False, inputs: Iterable[PathLi
         status = None
     if status is not None and stat.S_ISDIR(status.st_mode):
         raise IsADirectoryError(f"cannot write '{given}': it is a folder")
-    if status is not None and not stat.S_ISREG(status.st_mode):
-        return given  # a device or a FIFO, written in place
-    target = Path(os.path.realpath(given))
     if status is not None:
         for source in inputs:
             with contextlib.suppress(OSError):
@@ -137,6 +139,12 @@ def check_output(path: PathLike, *, force: bool = False, inputs: Iterable[PathLi
                     raise HeelnetError(
                         f"cannot write '{given}': it is the input file '{os.fspath(source)}', "
                         "which would be destroyed; write the output to another file")
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        return given, True  # a device or a FIFO
+    target = Path(os.path.realpath(given))
+    if status is not None and not target.exists():
+        return given, True  # /dev/stdout onto a deleted file, say: no path to replace it by
+    if status is not None:
         read_only = not status.st_mode & 0o222 or not os.access(target, os.W_OK)
         if read_only and not force:
             raise HeelnetError(f"cannot write '{given}': the file is read-only; it was not "
@@ -144,7 +152,7 @@ def check_output(path: PathLike, *, force: bool = False, inputs: Iterable[PathLi
     folder = target.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot write '{given}': folder '{folder}' does not exist")
-    return target
+    return target, False
 
 
 def check_folder(path: PathLike, *, names: Iterable[str] = (), force: bool = False) -> Path:
@@ -192,11 +200,11 @@ def write_atomic(path: PathLike, write: Callable[[IO[Any]], None], *, binary: bo
     IsADirectoryError, FileNotFoundError, OSError
         When ``path`` is a folder, its folder does not exist, or it cannot be written.
     """
-    target = check_output(path, force=force, inputs=inputs)
+    target, in_place = _output(path, force, inputs)
     if target is None:
         _write_stdout(write, binary)
         return
-    if target.exists() and not target.is_file():  # a device or a FIFO: write in place
+    if in_place:  # a device or a FIFO
         with _open(target, binary, "w") as handle:
             write(handle)
         return

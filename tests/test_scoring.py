@@ -368,3 +368,86 @@ def test_pandas_dtypes(toy_model):
     assert (out["error"] == "").all()
     assert out.loc[0, "p_tendon"] == pytest.approx(
         toy_model.diagnose({"pain": True, "lump": True, "age_years": 40}).probabilities["tendon"])
+
+
+# ----------------------------------------------------------------------------- issue 14
+
+
+def test_list_cells_are_errors_of_their_row_not_a_type_error(toy_model):
+    """Issue 14: score() with list cells gave a raw `TypeError: unhashable`."""
+    table = pd.DataFrame({"pain": [["yes"], "yes", {"a": 1}],
+                          "expected_condition": ["tendon", ["tear"], "tendon"]})
+    out = score(table, toy_model)
+    assert out.loc[0, "error"] == "'pain' must be one value, not several; got a list of 1 value"
+    assert out.loc[1, "error"] == "expected_condition must be text; got a list or other container"
+    assert out.loc[2, "error"].startswith("'pain' must be one value")
+    assert out["top1"].tolist() == ["", "", ""]
+    assert score(table.iloc[[1]].assign(expected_condition="tendon"), toy_model).loc[1, "error"] == ""
+
+
+@pytest.mark.parametrize(("columns", "message"), [
+    ([0, 1], r"column 1 is named 0 \(of type int\), not a string; .*header line"),
+    (pd.MultiIndex.from_tuples([("pain", "a"), ("lump", "b")]),
+     r"column 1 is named \('pain', 'a'\): the table has a header of several rows"),
+])
+def test_int_and_multiindex_column_names_say_what_is_wrong(toy_model, columns, message):
+    """Issue 14: int or MultiIndex column names got "stray comma at end of header line?"."""
+    with pytest.raises(HeelnetError, match=message):
+        score(pd.DataFrame([["yes", "no"]], columns=columns), toy_model)
+
+
+@pytest.mark.parametrize("size", [0, -1, 2.5, "10"])
+def test_bad_chunk_size(toy_model, size):
+    """Issue 14: chunk_size 0 or -1 gave raw errors."""
+    with pytest.raises(HeelnetError, match=r"The 'chunk_size' parameter of score must be a "
+                                           r"whole number in the range \[1, inf\)"):
+        score(CASES, toy_model, chunk_size=size)
+
+
+@pytest.mark.parametrize("size", ["0", "-1"])
+def test_bad_chunk_size_in_the_cli_is_one_line(tmp_path, capsys, size):
+    code, target = run_score(tmp_path, CASES.to_csv(index=False), "--chunk-size", size)
+    err = capsys.readouterr().err
+    assert code == 1 and err == f"error: --chunk-size must be 1 or more; got {size}\n"
+    assert not target.exists()
+
+
+def test_score_of_a_dataframe_keeps_memory_flat(toy_model):
+    """Issue 14: score(df) held every chunk and then a concatenated copy (1.8 GB peak on 1 M
+    rows). Now the output is filled a chunk at a time: the peak stays near the output's
+    own size (Python allocations, counted by tracemalloc: allocation sizes, not timing)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n = 40_000
+    table = pd.DataFrame({"pain": rng.choice(["yes", "no", ""], n),
+                          "lump": rng.choice(["yes", "no", ""], n)})
+    score(table.iloc[:10], toy_model)
+    tracemalloc.start()
+    try:
+        out = score(table, toy_model, chunk_size=2000)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(out) == n
+    assert peak < 1.6 * kept  # holding the chunks and a concatenated copy would be ~2x
+
+
+def test_score_of_a_dataframe_shows_progress_on_a_terminal(toy_model, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    big = pd.concat([CASES] * 50, ignore_index=True)
+    score(big, toy_model, chunk_size=20)
+    assert "scoring" in terminal.getvalue() and "/200" in terminal.getvalue()
+    monkeypatch.setenv("HEELNET_PROGRESS", "0")
+    terminal.seek(0)
+    terminal.truncate()
+    score(big, toy_model, chunk_size=20)
+    assert terminal.getvalue() == ""
