@@ -11,10 +11,11 @@ valid ids.
 How it stays fast on a million rows: values are parsed per *distinct* value of a
 column (``yes``, ``No``, ``41``...) by :meth:`Encoding.column`, so the messages
 are the vocabulary's own; cases go to the engine and
-:class:`~model.triage.TriageRules` a chunk at a time; only one chunk is ever held
-in memory. Files are read and written through :mod:`model.files`: a line with the
-wrong number of cells or bytes that are not UTF-8 becomes an error *row*, and an
-old output is never left half-overwritten.
+:class:`~model.triage.TriageRules` a chunk at a time; besides the output of
+:func:`score`, only one chunk is held in memory. Files are read by
+:mod:`model.reader` (a record that cannot be read whole becomes an error *row*
+naming its line) and written through :mod:`model.files` (an old output is never
+left half-overwritten).
 """
 
 from __future__ import annotations
@@ -252,13 +253,15 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
     cases : pandas.DataFrame
         One row per case; columns are context and finding ids (blank, None or NaN
         means not asked), plus optional ``case_id``, ``expected_condition`` (ids
-        joined by ``|``), ``expected_triage`` and ``notes``.
+        joined by ``|``, or ``none`` for a case with no modelled condition),
+        ``expected_triage`` and ``notes``.
     model : ModelCore
         The model to score with (:func:`model.score` uses the bundled one by default).
     keep : iterable of str
         Other free-text columns to copy to the output untouched.
     chunk_size : int
-        Cases given to the inference engine at a time.
+        Cases scored at a time: the output is filled a chunk at a time, so memory
+        beyond the output stays flat (a progress bar shows on a terminal).
 
     Returns
     -------
@@ -266,9 +269,10 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         Same index and order as ``cases``. Columns ``case_id`` (row numbers from 1
         when the input has none), ``top1``..``top3`` with their probabilities,
         ``triage``, ``red_flags`` ("; "-joined), ``p_<condition>`` for every
-        condition, ``error`` (empty when scored), then the expected and free-text
-        columns as given. A row with a bad value is not scored: its message is in
-        ``error``.
+        condition, ``p_none`` (none of the modelled conditions), ``error`` (empty
+        when scored), then the expected and free-text columns as given. A row with
+        a bad value, or with findings the model says cannot occur together, is not
+        scored: its message is in ``error``.
 
     Raises
     ------

@@ -39,8 +39,8 @@ def test_while_slow_speaks_only_when_slow(monkeypatch):
     with progress.while_slow("quick job", after=5):
         pass
     assert terminal.getvalue() == ""
-    with progress.while_slow("slow job", after=0.05):
-        time.sleep(0.8)
+    with progress.while_slow("slow job", after=0.01):
+        time.sleep(0.3)
     assert "slow job" in terminal.getvalue()
 
 
