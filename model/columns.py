@@ -62,16 +62,20 @@ class Layout:
         return self.has_expected_condition or self.has_expected_triage
 
 
-def result_columns(model: ModelCore) -> tuple[str, ...]:
-    """The columns :func:`score` computes, before the copied expected and free-text ones."""
+def result_columns(model: ModelCore, intervals: bool = False) -> tuple[str, ...]:
+    """The columns :func:`score` computes, before the copied expected and free-text ones
+    (with ``intervals``, ``p_<condition>_low`` and ``_high`` after the ``p_`` columns)."""
+    ranges = (f"p_{c}_{end}" for c in model.conditions for end in ("low", "high"))
     return (
         CASE_ID, "top1", "top1_probability", "top2", "top2_probability",
         "top3", "top3_probability", "triage", "red_flags",
-        *(f"p_{c}" for c in model.conditions), P_NONE, "error",
+        *(f"p_{c}" for c in model.conditions), P_NONE, *(ranges if intervals else ()),
+        "error",
     )
 
 
-def plan_columns(columns: Sequence[Any], model: ModelCore, keep: Iterable[str] = ()) -> Layout:
+def plan_columns(columns: Sequence[Any], model: ModelCore, keep: Iterable[str] = (),
+                 intervals: bool = False) -> Layout:
     """Check the column names of an input table and say what each one is.
 
     Parameters
@@ -81,6 +85,8 @@ def plan_columns(columns: Sequence[Any], model: ModelCore, keep: Iterable[str] =
     model : ModelCore
     keep : iterable of str
         Extra free-text columns to copy to the output (``notes`` always is).
+    intervals : bool
+        The output has the interval columns (see :func:`result_columns`).
 
     Returns
     -------
@@ -99,7 +105,7 @@ def plan_columns(columns: Sequence[Any], model: ModelCore, keep: Iterable[str] =
     vocab = model.vocabulary
     names = [str(c) if isinstance(c, str) else c for c in columns]
     keep = tuple(dict.fromkeys(keep))
-    computed = result_columns(model)
+    computed = result_columns(model, intervals)
     for name in keep:
         if name in vocab.inputs or (name in computed and name != CASE_ID):
             raise HeelnetError(

@@ -26,6 +26,7 @@ from .errors import ImpossibleEvidenceError
 from .knowledge import KnowledgeBase, from_parameters, load_priors
 from .network import NetworkTables, build
 from .triage import TriageRules
+from .uncertainty import DRAWS, SEED, posterior_intervals
 from .vocabulary import Value, Vocabulary
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ class Diagnosis:
         What was given, after validation (not-asked items dropped).
     model : ModelCore
         The model that made it.
+    intervals : dict or None
+        With ``diagnose(..., intervals=True)``: ``{condition_id: (low, high)}``, the
+        90 % interval of each posterior over the numbers' plausible ranges (see
+        :mod:`model.uncertainty`); None when not asked.
     p_none : float
         P(none of the modelled conditions is present | findings): what is left for
         pain that the model does not explain. Conditions may be present together, so
@@ -66,32 +71,45 @@ class Diagnosis:
     red_flags: tuple[str, ...]
     findings: dict[str, Value]
     model: ModelCore = field(repr=False, compare=False)
+    intervals: dict[str, tuple[float, float]] | None = None
     p_none: float = math.nan
 
     def top(self, n: int = 3) -> tuple[tuple[str, float], ...]:
         """The ``n`` most probable conditions."""
         return self.ranked[:n]
 
+    def _range(self, condition: str, fmt: str = ".3f") -> str:
+        if self.intervals is None:
+            return ""
+        low, high = self.intervals[condition]
+        return f" ({low:{fmt}}-{high:{fmt}})"
+
     def __repr__(self) -> str:
-        top = ", ".join(f"{c} {p:.3f}" for c, p in self.ranked[:3])
+        top = ", ".join(f"{c} {p:.3f}{self._range(c)}" for c, p in self.ranked[:3])
         flags = "; ".join(self.red_flags) or "none"
         return (f"Diagnosis(top=[{top}], p_none={self.p_none:.3f}, triage='{self.triage}', "
                 f"red_flags=[{flags}])")
 
     def _repr_html_(self) -> str:
+        shown = self.intervals is not None
         rows = "".join(
             f"<tr><td>{html.escape(c)}</td><td>{p:.3f}</td>"
-            f"<td><div style='background:#4c72b0;height:0.8em;width:{100 * p:.0f}px'>"
+            + (f"<td>{self._range(c).strip(' ()')}</td>" if shown else "")
+            + f"<td><div style='background:#4c72b0;height:0.8em;width:{100 * p:.0f}px'>"
             "</div></td></tr>"
             for c, p in self.ranked[:8]
         )
         flags = "".join(f"<li>{html.escape(f)}</li>" for f in self.red_flags) or "<li>none</li>"
+        head = "<th>90% range</th>" if shown else ""
+        note = ("90% range: how far each probability moves over the plausible ranges of the "
+                "model's numbers (see .interval_drivers()). " if shown else "")
         return (
             f"<div><b>Triage:</b> {html.escape(self.triage)}<br><b>Red flags:</b><ul>{flags}</ul>"
-            f"<table><tr><th>condition</th><th>P(present)</th><th></th></tr>{rows}"
+            f"<table><tr><th>condition</th><th>P(present)</th>{head}<th></th></tr>{rows}"
             f"<tr><td><i>none of the {len(self.probabilities)} modelled conditions</i></td>"
-            f"<td>{self.p_none:.3f}</td><td></td></tr></table>"
-            "<small>Research and teaching model: probabilities, not a diagnosis.</small></div>"
+            f"<td>{self.p_none:.3f}</td>{'<td></td>' if shown else ''}<td></td></tr></table>"
+            f"<small>{note}Research and teaching model: probabilities, not a diagnosis."
+            "</small></div>"
         )
 
 
@@ -270,7 +288,8 @@ class ModelCore:
         return f"{node}={self.encoding.states[node][code]}"
 
     # diagnosis ----------------------------------------------------------------
-    def diagnose(self, findings: Mapping[str, Any]) -> Diagnosis:
+    def diagnose(self, findings: Mapping[str, Any], intervals: bool = False, *,
+                 draws: int = DRAWS, seed: int = SEED) -> Diagnosis:
         """Rank the conditions and triage one case; see :func:`model.diagnose`.
 
         Raises :class:`~model.errors.ImpossibleEvidenceError` when the model gives the
@@ -281,14 +300,22 @@ class ModelCore:
         if not np.isfinite(log_z[0]):
             raise self.impossible(context[0], coded[0], given)
         triage = self.triage_rules.assess(coded, probs)[0]
-        return self._wrap(given, probs[0], triage.level, triage.red_flags, float(none[0]))
+        ranges = None
+        if intervals:
+            low, high = posterior_intervals(self, context, coded, draws=draws, seed=seed)
+            ranges = {c: (float(low[0, j]), float(high[0, j]))
+                      for j, c in enumerate(self.conditions)}
+        return self._wrap(given, probs[0], triage.level, triage.red_flags, ranges,
+                          float(none[0]))
 
     def _wrap(self, given: dict[str, Value], probs: np.ndarray, level: str,
-              flags: tuple[str, ...], p_none: float = math.nan) -> Diagnosis:
+              flags: tuple[str, ...], intervals: dict[str, tuple[float, float]] | None = None,
+              p_none: float = math.nan) -> Diagnosis:
         order = sorted(range(len(self.conditions)), key=lambda j: -probs[j])
         ranked = tuple((self.conditions[j], float(probs[j])) for j in order)
         probabilities = {c: float(p) for c, p in zip(self.conditions, probs, strict=True)}
-        return self._result(ranked, probabilities, level, flags, given, self, p_none)
+        return self._result(ranked, probabilities, level, flags, given, self, intervals,
+                            p_none)
 
 
 def _impossible_message(items: Sequence[str]) -> str:

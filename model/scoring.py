@@ -28,138 +28,47 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
+from .cells import Expected, add_errors, encode_column
 from .checks import Interval, check_parameter
 from .columns import (
     CASE_ID,
     EXPECTED_CONDITION,
     EXPECTED_TRIAGE,
-    NONE,
     P_NONE,
     Layout,
     plan_columns,
 )
 from .diagnosis import ModelCore
-from .errors import HeelnetError, InvalidValueError
+from .errors import HeelnetError
 from .files import CsvRows, read_csv, write_atomic, write_rows
 from .progress import bar
-from .vocabulary import is_blank, suggestion
+from .uncertainty import DRAWS, SEED, posterior_intervals
 
-__all__ = ["CHUNK_SIZE", "iter_scored", "score", "score_csv"]
+__all__ = ["CHUNK_SIZE", "Scorer", "iter_scored", "score", "score_csv"]
 
 #: Rows read, scored and written at a time.
 CHUNK_SIZE = 5000
 
 
-# ----------------------------------------------------------------------------- values
-
-
-class _Expected:
-    """Parsers of the expected-answer columns (distinct values once, cached)."""
-
-    def __init__(self, model: ModelCore) -> None:
-        self.conditions = model.conditions
-        self.index = {c: i for i, c in enumerate(model.conditions)}
-        self.levels = tuple(model.triage_rules.levels)
-        self._cache: dict[str, dict[Any, str]] = {}
-
-    def condition(self, raw: Any) -> str:
-        """The error of an ``expected_condition`` cell ("" when fine); ``none`` alone
-        says that the case has none of the modelled conditions."""
-        if is_blank(raw):
-            return ""
-        parts = [part.strip() for part in str(raw).split("|")]
-        if parts == [NONE]:
-            return ""
-        for cond in parts:
-            if cond == NONE:
-                return ("expected_condition: 'none' means no modelled condition, so it "
-                        "cannot be joined with conditions")
-            if cond not in self.index:
-                return (f"expected_condition: unknown condition '{cond}'"
-                        f"{suggestion(cond, self.conditions)}")
-        return ""
-
-    def triage(self, raw: Any) -> str:
-        """The error of an ``expected_triage`` cell ("" when fine)."""
-        if is_blank(raw) or str(raw).strip().lower() in self.levels:
-            return ""
-        return f"expected_triage must be {' or '.join(self.levels)}; got {raw!r}"
-
-    def errors(self, column: str, values: pd.Series) -> np.ndarray | None:
-        """Per-cell messages of an expected column, or None when every cell is fine."""
-        check = self.condition if column == EXPECTED_CONDITION else self.triage
-        cache = self._cache.setdefault(column, {})
-        try:
-            codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        except TypeError:  # a list in a cell: its own error, the rest as usual
-            hashable = np.array([_hashable(v) for v in values], dtype=bool)
-            out = np.full(len(values), "", dtype=object)
-            found = self.errors(column, values[hashable]) if hashable.any() else None
-            if found is not None:
-                out[hashable] = found
-            out[~hashable] = f"{column} must be text; got a list or other container"
-            return out
-        messages = []
-        for raw in uniques:
-            key = (type(raw), raw)
-            if key not in cache:
-                cache[key] = check(raw)
-            messages.append(cache[key])
-        messages.append("")
-        found = np.array(messages, dtype=object)
-        return found[codes] if (found != "").any() else None
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
-def _encode_column(model: ModelCore, name: str, values: pd.Series
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Engine codes and messages of one input column (see :meth:`Encoding.column`);
-    an unhashable cell (a list, say) gets the vocabulary's message, not a TypeError."""
-    try:
-        return model.encoding.column(name, values)
-    except TypeError:
-        hashable = np.array([_hashable(v) for v in values], dtype=bool)
-        codes = np.full(len(values), -1, dtype=np.int64)
-        messages = np.full(len(values), "", dtype=object)
-        if hashable.any():
-            codes[hashable], found = model.encoding.column(name, values[hashable])
-            if found is not None:
-                messages[hashable] = found
-        for i in np.flatnonzero(~hashable):
-            try:
-                model.vocabulary.parse(name, values.iloc[i])
-            except InvalidValueError as error:
-                messages[i] = str(error).rstrip(".")
-        return codes, messages
-
-
-def _add_errors(errors: np.ndarray, new: np.ndarray) -> None:
-    """Append the non-empty messages of ``new`` to ``errors`` (in place), "; "-joined."""
-    mask = new != ""
-    if not mask.any():
-        return
-    both = mask & (errors != "")
-    errors[both] = errors[both] + "; "
-    errors[mask] = errors[mask] + new[mask]
-
-
 # ----------------------------------------------------------------------------- scoring
 
 
-class _Scorer:
-    """Scores chunks of an input table laid out by :func:`plan_columns`."""
+class Scorer:
+    """Scores chunks of an input table laid out by :func:`plan_columns`.
 
-    def __init__(self, model: ModelCore, layout: Layout) -> None:
+    :meth:`chunk` is :meth:`encode` (parse every cell, collect each row's errors)
+    then :meth:`finish` (infer, triage, lay out the output). A tool that changes
+    the evidence in between (the interview replay) subclasses it and passes the
+    subclass as ``scorer`` to :func:`score`, :func:`iter_scored` or :func:`score_csv`;
+    ``layout.output`` is then the columns it writes.
+    """
+
+    def __init__(self, model: ModelCore, layout: Layout,
+                 intervals: tuple[int, int] | None = None) -> None:
         self.model = model
         self.layout = layout
-        self.expected = _Expected(model)
+        self.intervals = intervals  # (draws, seed), or None
+        self.expected = Expected(model)
         self.levels = tuple(model.triage_rules.levels)
         self.finding_index = {f: j for j, f in enumerate(model.findings)}
         self.context_index = {x: j for j, x in enumerate(model.context_nodes)}
@@ -173,17 +82,22 @@ class _Scorer:
     def chunk(self, frame: pd.DataFrame, first_row: int, pre_errors: np.ndarray | None = None
               ) -> pd.DataFrame:
         """Score one chunk; ``first_row`` numbers rows (from 1) when there is no case_id."""
+        return self.finish(frame, first_row, *self.encode(frame, pre_errors))
+
+    def encode(self, frame: pd.DataFrame, pre_errors: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Engine arrays ``(context, findings)`` of a chunk and each row's error ("" if none)."""
         model, layout, encoding = self.model, self.layout, self.model.encoding
         n = len(frame)
         errors = np.full(n, "", dtype=object)
         if pre_errors is not None:
-            _add_errors(errors, pre_errors)
+            add_errors(errors, pre_errors)
         context = np.full((n, len(model.context_nodes)), -1, dtype=np.int64)
         findings = np.full((n, len(model.findings)), -1, dtype=np.int8)
         for name in layout.inputs:
-            codes, bad = _encode_column(model, name, frame[name])
+            codes, bad = encode_column(model, name, frame[name])
             if bad is not None:
-                _add_errors(errors, bad)
+                add_errors(errors, bad)
             if name in self.finding_index:
                 findings[:, self.finding_index[name]] = codes
             else:
@@ -192,10 +106,17 @@ class _Scorer:
             if column in frame.columns:
                 bad = self.expected.errors(column, frame[column])
                 if bad is not None:
-                    _add_errors(errors, bad)
+                    add_errors(errors, bad)
+        return context, findings, errors
+
+    def finish(self, frame: pd.DataFrame, first_row: int, context: np.ndarray,
+               findings: np.ndarray, errors: np.ndarray) -> pd.DataFrame:
+        """The output rows of encoded cases: rows without an error are inferred and triaged."""
+        model, n = self.model, len(frame)
         ok = errors == ""
         probs = np.full((n, len(model.conditions)), np.nan)
         none = np.full(n, np.nan)
+        ranges = np.full((2, n, len(model.conditions)), np.nan) if self.intervals else None
         triage = np.full(n, "", dtype=object)
         flags = np.full(n, "", dtype=object)
         if ok.any():
@@ -204,16 +125,21 @@ class _Scorer:
                 errors[row] = str(model.impossible(context[row], findings[row]))
                 ok[row] = False
         if ok.any():
+            if ranges is not None:
+                draws, seed = self.intervals  # type: ignore[misc]
+                ranges[:, ok] = posterior_intervals(model, context[ok], findings[ok],
+                                                    draws=draws, seed=seed)
             fired = model.triage_rules.fired(findings[ok], probs[ok])
             triage[ok] = np.asarray(self.levels, dtype=object)[
                 model.triage_rules.levels_of(fired)
             ]
             flags[ok] = self.red_flags(fired)
-        return self._output(frame, first_row, (probs, none), ok, triage, flags, errors)
+        return self._output(frame, first_row, (probs, none), ok, triage, flags, errors, ranges)
 
     def _output(self, frame: pd.DataFrame, first_row: int,
                 posteriors: tuple[np.ndarray, np.ndarray], ok: np.ndarray,
-                triage: np.ndarray, flags: np.ndarray, errors: np.ndarray) -> pd.DataFrame:
+                triage: np.ndarray, flags: np.ndarray, errors: np.ndarray,
+                ranges: np.ndarray | None = None) -> pd.DataFrame:
         model, layout = self.model, self.layout
         probs, none = posteriors
         n = len(frame)
@@ -238,14 +164,23 @@ class _Scorer:
         for j, cond in enumerate(model.conditions):
             data[f"p_{cond}"] = probs[:, j]
         data[P_NONE] = none
+        if ranges is not None:
+            for j, cond in enumerate(model.conditions):
+                data[f"p_{cond}_low"], data[f"p_{cond}_high"] = ranges[0, :, j], ranges[1, :, j]
         data["error"] = errors
         for name in layout.output[len(data):]:
-            data[name] = frame[name].to_numpy()
+            if name in frame.columns:  # a subclass's own columns are filled by the subclass
+                data[name] = frame[name].to_numpy()
         return pd.DataFrame(data, index=frame.index, columns=list(layout.output))
 
 
+#: Makes the scorer of a table: ``scorer(model, layout)``.
+MakeScorer = Callable[[ModelCore, Layout], Scorer]
+
+
 def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
-          chunk_size: int = CHUNK_SIZE) -> pd.DataFrame:
+          chunk_size: int = CHUNK_SIZE, scorer: MakeScorer | None = None,
+          intervals: bool = False, draws: int = DRAWS, seed: int = SEED) -> pd.DataFrame:
     """Score a table of cases: ranked posteriors and triage, one output row per case.
 
     Parameters
@@ -262,6 +197,14 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
     chunk_size : int
         Cases scored at a time: the output is filled a chunk at a time, so memory
         beyond the output stays flat (a progress bar shows on a terminal).
+    scorer : callable, optional
+        ``scorer(model, layout)`` makes the :class:`Scorer` to use (a subclass, for
+        tools such as the interview replay).
+    intervals : bool, default False
+        Also give each posterior's 90 % interval over the numbers' plausible ranges,
+        as ``p_<condition>_low`` and ``p_<condition>_high`` (``draws`` parameter draws,
+        ``seed``; see :mod:`model.uncertainty`). Costs about ``draws`` times the
+        inference.
 
     Returns
     -------
@@ -269,10 +212,11 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
         Same index and order as ``cases``. Columns ``case_id`` (row numbers from 1
         when the input has none), ``top1``..``top3`` with their probabilities,
         ``triage``, ``red_flags`` ("; "-joined), ``p_<condition>`` for every
-        condition, ``p_none`` (none of the modelled conditions), ``error`` (empty
-        when scored), then the expected and free-text columns as given. A row with
-        a bad value, or with findings the model says cannot occur together, is not
-        scored: its message is in ``error``.
+        condition, ``p_none`` (none of the modelled conditions; with ``intervals``,
+        then ``p_<condition>_low`` and ``_high``), ``error`` (empty when scored),
+        then the expected and free-text columns as given. A row with a bad value,
+        or with findings the model says cannot occur together, is not scored: its
+        message is in ``error``.
 
     Raises
     ------
@@ -297,15 +241,15 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
             f"cases must be a pandas DataFrame with one row per case; got {type(cases).__name__}"
         )
     check_parameter("score", "chunk_size", chunk_size, Interval(int, 1, None))
-    layout = plan_columns(list(cases.columns), model, keep)
+    layout = plan_columns(list(cases.columns), model, keep, intervals)
+    scoring = _make(scorer, model, layout, _settings(intervals, draws, seed))
     if not len(cases):
-        return pd.DataFrame(columns=list(layout.output), index=cases.index)
-    scorer = _Scorer(model, layout)
+        return pd.DataFrame(columns=list(scoring.layout.output), index=cases.index)
     numbers: dict[str, np.ndarray] = {}  # numeric columns, filled a chunk at a time
     texts: dict[str, list[pd.Series]] = {}  # text columns, compact per chunk, joined at the end
     with bar(len(cases), "scoring", " cases", minimum=2 * chunk_size) as shown:
         for start in range(0, len(cases), chunk_size):
-            part = scorer.chunk(cases.iloc[start:start + chunk_size], start + 1)
+            part = scoring.chunk(cases.iloc[start:start + chunk_size], start + 1)
             for name in part.columns:
                 column = part[name]
                 if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
@@ -317,55 +261,77 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
             shown.update(len(part))
     data = {**numbers, **{name: pd.concat(parts, ignore_index=True).array
                           for name, parts in texts.items()}}
-    return pd.DataFrame(data, index=cases.index, columns=list(layout.output), copy=False)
+    return pd.DataFrame(data, index=cases.index, columns=list(scoring.layout.output),
+                        copy=False)
+
+
+def _make(scorer: MakeScorer | None, model: ModelCore, layout: Layout,
+          settings: tuple[int, int] | None) -> Scorer:
+    """The scorer of a table, computing intervals with ``settings`` (draws, seed) if given."""
+    scoring = (scorer or Scorer)(model, layout)
+    scoring.intervals = settings
+    return scoring
+
+
+def _settings(intervals: bool, draws: int, seed: int) -> tuple[int, int] | None:
+    if not intervals:
+        return None
+    check_parameter("score", "draws", draws, Interval(int, 20, None))
+    check_parameter("score", "seed", seed, Interval(int, 0, None))
+    return draws, seed
 
 
 # ----------------------------------------------------------------------------- CSV files
 
 
 def iter_scored(source: str | os.PathLike[str], model: ModelCore, *,
-                keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE
-                ) -> tuple[Layout, Iterator[pd.DataFrame]]:
+                keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE,
+                scorer: MakeScorer | None = None, intervals: bool = False,
+                draws: int = DRAWS, seed: int = SEED) -> tuple[Layout, Iterator[pd.DataFrame]]:
     """Score a case CSV chunk by chunk, without writing it anywhere.
 
     The header is checked at once (errors are raised here); the rows are read and
     scored as the returned iterator is consumed. An input with a header but no
     cases raises :class:`HeelnetError` when the iterator ends.
     """
-    layout, _, scored = _open_scored(source, model, keep, chunk_size)
+    layout, _, scored = _open_scored(source, model, keep, chunk_size, scorer,
+                                     _settings(intervals, draws, seed))
     return layout, scored
 
 
 def _open_scored(source: str | os.PathLike[str], model: ModelCore, keep: Iterable[str],
-                 chunk_size: int) -> tuple[Layout, CsvRows, Iterator[pd.DataFrame]]:
+                 chunk_size: int, scorer: MakeScorer | None, settings: tuple[int, int] | None
+                 ) -> tuple[Layout, CsvRows, Iterator[pd.DataFrame]]:
     chunks = read_csv(source, chunk_size)
     try:
-        layout = plan_columns(chunks.header, model, keep)
+        scoring = _make(scorer, model, plan_columns(chunks.header, model, keep,
+                                                    settings is not None), settings)
     except BaseException:
         chunks.close()
         raise
-    chunks.text_columns = frozenset(layout.passthrough)
-    scorer = _Scorer(model, layout)
+    chunks.text_columns = frozenset(scoring.layout.passthrough)
 
     def scored() -> Iterator[pd.DataFrame]:
         first = 1
         try:
             for frame, errors in chunks:
-                yield scorer.chunk(frame, first, errors)
+                yield scoring.chunk(frame, first, errors)
                 first += len(frame)
         finally:
             chunks.close()
         if first == 1:
             raise HeelnetError(f"'{os.fspath(source)}' has a header but no cases")
 
-    return layout, chunks, scored()
+    return scoring.layout, chunks, scored()
 
 
 def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
               model: ModelCore, *, keep: Iterable[str] = (),
               chunk_size: int = CHUNK_SIZE,
               on_chunk: Callable[[pd.DataFrame], None] | None = None,
-              force: bool = False, warn: Callable[[str], None] | None = None) -> Layout:
+              scorer: MakeScorer | None = None, intervals: bool = False,
+              draws: int = DRAWS, seed: int = SEED, force: bool = False,
+              warn: Callable[[str], None] | None = None) -> Layout:
     """Score a case CSV into an output CSV, streaming; see :func:`score` for the columns.
 
     Parameters
@@ -381,6 +347,10 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
         Rows read, scored and written at a time.
     on_chunk : callable, optional
         Called with each scored chunk (for metrics and progress).
+    scorer : callable, optional
+        Makes the :class:`Scorer` (see :func:`score`).
+    intervals, draws, seed
+        Posterior intervals, as for :func:`score`.
     force : bool
         Replace ``target`` even if it is read-only.
     warn : callable, optional
@@ -400,7 +370,8 @@ def score_csv(source: str | os.PathLike[str], target: str | os.PathLike[str],
         For an empty file, a bad header, or an output that is the input or read-only
         (the output is then not touched).
     """
-    layout, rows, chunks = _open_scored(source, model, keep, chunk_size)
+    layout, rows, chunks = _open_scored(source, model, keep, chunk_size, scorer,
+                                        _settings(intervals, draws, seed))
 
     def write(handle: TextIO) -> None:
         csv.writer(handle, lineterminator="\n").writerow(layout.output)

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .checks import Interval, check_ids, check_parameter
+from .checks import Interval, Options, check_ids, check_parameter
 from .knowledge import BOOL_STATES, KnowledgeBase
 from .network import rebuild
 from .progress import bar
@@ -65,7 +65,8 @@ NETWORK_TABLES = ("context_prior", "context_risk_ratio", "condition_prior", "ris
 _COLUMNS = (
     "parameter", "table", "node", "parent", "parent_state", "state", "value", "value_low",
     "value_high", "condition",
-    "posterior", "posterior_low", "posterior_high", "swing", "derivative",
+    "posterior", "posterior_low", "posterior_high", "swing", "derivative", "low", "high",
+    "range_swing",
 )
 
 
@@ -95,17 +96,20 @@ class Sensitivity:
     step: float
     table: pd.DataFrame
 
-    def ranked(self, condition: str | None = None, n: int | None = 10) -> pd.DataFrame:
+    def ranked(self, condition: str | None = None, n: int | None = 10, *,
+               by: str = "swing") -> pd.DataFrame:
         """The numbers that move ``condition``'s posterior most (all conditions if None).
 
         Ranked by ``|swing|``, the change of the posterior between the low and the
-        high value.
+        high value (``by="swing"``), or by ``|range_swing|``, the linearised change over
+        the number's plausible range (``by="range_swing"``: what drives its interval).
         """
+        check_parameter("Sensitivity.ranked", "by", by, Options(("swing", "range_swing")))
         rows = self.table if condition is None else self.table[self.table.condition == condition]
         if condition is not None and rows.empty:
             check_ids("Sensitivity.ranked", "condition", [condition], self.table.condition,
                       "condition")
-        order = rows.swing.abs().sort_values(ascending=False, kind="stable").index
+        order = rows[by].abs().sort_values(ascending=False, kind="stable").index
         out = rows.loc[order].reset_index(drop=True)
         return out if n is None else out.head(n)
 
@@ -280,7 +284,8 @@ def sensitivity(
                     "state": rec["state"], "value": value,
                     "value_low": value - delta, "value_high": value + delta, "condition": cond,
                     "posterior": f0[k], "posterior_low": lo[k], "posterior_high": hi[k],
-                    "swing": hi[k] - lo[k], "derivative": deriv[k],
+                    "swing": hi[k] - lo[k], "derivative": deriv[k], "low": rec["low"],
+                    "high": rec["high"], "range_swing": deriv[k] * (rec["high"] - rec["low"]),
                 })
             shown.update(1)
     return Sensitivity(case, step, pd.DataFrame(out, columns=list(_COLUMNS)))

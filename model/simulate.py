@@ -321,3 +321,49 @@ def iter_simulated(n: int, model: ModelCore, seed: int = 0, **settings: Any
             yield to_frame(model, part, first=first, total=n)
             first += len(part)
             shown.update(len(part))
+
+
+def labelled_cases(model: ModelCore, n: int, seed: int = 0, *, asked: float = 1.0,
+                   require_condition: bool = False, tables: NetworkTables | None = None
+                   ) -> pd.DataFrame:
+    """``n`` people drawn from the whole population (no one selected for consulting),
+    as labelled cases for :func:`model.fit.fit`: ``expected_condition`` lists the
+    conditions present, or ``none``.
+
+    Each finding is asked with probability ``asked``; context is always known. With
+    ``require_condition`` only people with at least one condition are kept (a
+    selection on the conditions, which does not bias links and leaks). ``tables``
+    draws from other numbers of the same network (a "true" model).
+
+    Examples
+    --------
+    >>> from model import Model
+    >>> cases = labelled_cases(Model.default(), 3, seed=2)
+    >>> cases["expected_condition"].tolist()
+    ['none', 'none', 'none']
+    """
+    check_parameter("labelled_cases", "n", n, Interval(int, 1, None))
+    check_parameter("labelled_cases", "asked", asked, Interval(float, 0, 1, "right"))
+    rng = np.random.default_rng(seed)
+    net = tables if tables is not None else model.tables
+    contexts, truths = [], []
+    kept = 0
+    while kept < n:
+        context, truth = draw_truth(net, max(n, 20_000) if require_condition else n, rng)
+        if require_condition:
+            some = truth.any(axis=1)
+            context, truth = context[some], truth[some]
+        contexts.append(context)
+        truths.append(truth)
+        kept += len(truth)
+    context, truth = np.concatenate(contexts)[:n], np.concatenate(truths)[:n]
+    findings = draw_findings(net, truth, rng)
+    findings = np.where(rng.random(findings.shape) < asked, findings, -1).astype(np.int8)
+    ages = np.full(n, -1)
+    if AGE_NODE in model.context_nodes:
+        first = np.array([b[1] for b in model.knowledge.age_bands])
+        ages = first[context[:, model.context_nodes.index(AGE_NODE)]]
+    frame = to_frame(model, Sample(context, findings, truth.astype(bool), ages,
+                                   np.zeros(n, dtype=int)), prefix="person")
+    frame["expected_condition"] = frame["expected_condition"].replace("", "none")
+    return frame.drop(columns="expected_triage")

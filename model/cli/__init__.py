@@ -18,13 +18,13 @@ from collections.abc import Sequence
 
 from ..errors import HeelnetError
 from ..files import Interrupted, signals_as_interrupts
-from . import bundled, diagnose, export, score, simulate
+from . import bundled, diagnose, export, fit, interview, score, serve, simulate
 from .common import DISCLAIMER, PROG
 
 __all__ = ["main"]
 
 #: The commands, in the order ``--help`` lists them.
-COMMANDS = (score, simulate, diagnose, export)
+COMMANDS = (score, simulate, diagnose, interview, serve, export, fit)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,8 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.report and args.command not in (None, "score"):
-        raise HeelnetError(f"--report goes with 'score' or no command, not '{args.command}'")
+    if args.report and args.command not in (None, "score", "interview"):
+        raise HeelnetError(f"--report goes with 'score', 'interview' or no command, "
+                           f"not '{args.command}'")
     for command in COMMANDS:
         if args.command == command.NAME:
             return command.run(args)

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import HeelnetError
 from ..metrics import Metrics
 from ..scoring import CHUNK_SIZE
+from ..uncertainty import DRAWS, SEED
 from .common import add_output, messages, model_of
 
 __all__ = ["NAME", "add", "run"]
@@ -34,6 +35,14 @@ def add(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, metavar="N",
                        help=f"rows scored at a time (default {CHUNK_SIZE})")
+    score.add_argument("--intervals", action="store_true",
+                       help="add p_<condition>_low and _high: each posterior's 90%% interval "
+                            "over the plausible ranges of the numbers (slower: one inference "
+                            "per parameter draw)")
+    score.add_argument("--draws", type=int, default=DRAWS, metavar="N",
+                       help=f"parameter draws behind each interval (default {DRAWS})")
+    score.add_argument("--seed", type=int, default=SEED,
+                       help=f"seed of the parameter draws (default {SEED})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
             bar.update(len(chunk))  # type: ignore[arg-type]
 
         layout = score_csv(args.input, args.output, model, keep=args.keep,
-                           chunk_size=args.chunk_size, on_chunk=step, force=force,
+                           chunk_size=args.chunk_size, on_chunk=step,
+                           intervals=args.intervals, draws=args.draws, seed=args.seed,
+                           force=force,
                            warn=lambda text: print(f"note: {text}", file=sys.stderr))
     summary = metrics.summary()
     print(f"wrote {args.output}: {summary.rows} rows, {summary.rows - summary.errors} scored, "

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -90,14 +91,43 @@ class Engine:
 
         Only the numbers are recomputed (no schedule search), so refilling is cheap.
         """
-        if Structure.of(network) is not self.structure:
+        if not self._same_shape(network):
             raise ValueError("refill needs a network of the same shape (the same nodes, "
                              "parents, states and links); compile a new Engine instead")
+        return self._refilled(network, fill(self.structure, network),
+                              stratum_priors(self.structure, network)[1])
+
+    def refill_many(self, networks: Sequence[NetworkTables]) -> list[Engine]:
+        """:meth:`refill` for many networks of this engine's shape, their numbers filled
+        together (a Monte Carlo over parameter draws; see :mod:`.draws`)."""
+        from .draws import fill_many
+
+        for network in networks:
+            if not self._same_shape(network):
+                raise ValueError("refill_many needs networks of this engine's shape")
+        return [self._refilled(network, tables, weight)
+                for network, (tables, weight) in zip(networks,
+                                                     fill_many(self.structure, networks))]
+
+    def _same_shape(self, network: NetworkTables) -> bool:
+        """Same nodes, states, parents and links as this engine's network (the structure
+        cache may have been emptied since, so identity of structures is not enough)."""
+        mine = self.network
+        return (network is mine or (
+            network.context == mine.context and network.conditions == mine.conditions
+            and network.findings == mine.findings
+            and network.context_states == mine.context_states
+            and network.context_parents == mine.context_parents
+            and network.condition_parents == mine.condition_parents
+            and np.array_equal(network.link > 0, mine.link > 0)))
+
+    def _refilled(self, network: NetworkTables, tables: KernelTables,
+                  stratum_weight: np.ndarray) -> Engine:
         out = object.__new__(Engine)
         out.network, out.max_positive, out.structure = network, self.max_positive, self.structure
-        out.tables = fill(self.structure, network)
+        out.tables = tables
         out._grid = self._grid
-        out._stratum_weight = stratum_priors(self.structure, network)[1]
+        out._stratum_weight = stratum_weight
         out._fallback = None
         return out
 
