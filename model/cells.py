@@ -64,12 +64,12 @@ class Expected:
         try:
             codes, uniques = pd.factorize(values, use_na_sentinel=True)
         except TypeError:  # a list in a cell: its own error, the rest as usual
-            hashable = np.array([hashable(v) for v in values], dtype=bool)
+            single = np.array([hashable(v) for v in values], dtype=bool)
             out = np.full(len(values), "", dtype=object)
-            found = self.errors(column, values[hashable]) if hashable.any() else None
+            found = self.errors(column, values[single]) if single.any() else None
             if found is not None:
-                out[hashable] = found
-            out[~hashable] = f"{column} must be text; got a list or other container"
+                out[single] = found
+            out[~single] = f"{column} must be text; got a list or other container"
             return out
         messages = []
         for raw in uniques:
@@ -97,14 +97,14 @@ def encode_column(model: ModelCore, name: str, values: pd.Series
     try:
         return model.encoding.column(name, values)
     except TypeError:
-        hashable = np.array([hashable(v) for v in values], dtype=bool)
+        single = np.array([hashable(v) for v in values], dtype=bool)
         codes = np.full(len(values), -1, dtype=np.int64)
         messages = np.full(len(values), "", dtype=object)
-        if hashable.any():
-            codes[hashable], found = model.encoding.column(name, values[hashable])
+        if single.any():
+            codes[single], found = model.encoding.column(name, values[single])
             if found is not None:
-                messages[hashable] = found
-        for i in np.flatnonzero(~hashable):
+                messages[single] = found
+        for i in np.flatnonzero(~single):
             try:
                 model.vocabulary.parse(name, values.iloc[i])
             except InvalidValueError as error:

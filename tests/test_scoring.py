@@ -419,7 +419,7 @@ def test_score_of_a_dataframe_keeps_memory_flat(toy_model):
     import tracemalloc
 
     rng = np.random.default_rng(0)
-    n = 40_000
+    n = 20_000
     table = pd.DataFrame({"pain": rng.choice(["yes", "no", ""], n),
                           "lump": rng.choice(["yes", "no", ""], n)})
     score(table.iloc[:10], toy_model)

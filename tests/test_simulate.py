@@ -169,7 +169,7 @@ def test_all_cases_reproduces_the_calibrated_setting_and_the_report_says_which(
 
     toy = Model.from_directory("tests/toy_priors")
     cases = tmp_path / "cases.csv"
-    argv = ["simulate", "-n", "4000", "--seed", "2", "--priors", "tests/toy_priors",
+    argv = ["simulate", "-n", "2000", "--seed", "2", "--priors", "tests/toy_priors",
             "-o", str(cases), *(["--all-cases"] if all_cases else [])]
     assert main(argv) == 0
     table = pd.read_csv(cases, dtype=str, keep_default_na=False)
@@ -204,9 +204,9 @@ def test_written_a_batch_at_a_time_the_file_is_the_table(tmp_path, toy_model):
     import pandas as pd
 
     target = tmp_path / "cases.csv"
-    assert main(["simulate", "-n", "30000", "--seed", "9", "-o", str(target), "--priors",
+    assert main(["simulate", "-n", "6000", "--seed", "9", "-o", str(target), "--priors",
                  "tests/toy_priors"]) == 0
-    table = simulate(30000, seed=9, model=toy_model)
-    assert len(list(iter_samples(toy_model, 30000, np.random.default_rng(9)))) > 1
+    table = simulate(6000, seed=9, model=toy_model)
+    assert len(list(iter_samples(toy_model, 6000, np.random.default_rng(9)))) > 1
     pd.testing.assert_frame_equal(pd.read_csv(target, dtype=str, keep_default_na=False),
                                   table.astype(str), check_dtype=False)
