@@ -28,7 +28,13 @@ from .api import (
     simulate,
     sweep,
 )
-from .errors import HeelnetError, InvalidValueError, PriorsError, UnknownIdError
+from .errors import (
+    HeelnetError,
+    ImpossibleEvidenceError,
+    InvalidValueError,
+    PriorsError,
+    UnknownIdError,
+)
 from .explain import Explanation, explain
 from .metrics import Summary
 from .questions import Question, next_questions
@@ -39,6 +45,7 @@ __all__ = [
     "Diagnosis",
     "Explanation",
     "HeelnetError",
+    "ImpossibleEvidenceError",
     "InvalidValueError",
     "Model",
     "PriorsError",

@@ -172,12 +172,12 @@ class Model(diagnosis.ModelCore):
         """Synthetic consulting cases sampled from this model; see :func:`model.simulate`."""
         return _simulate(n, self, seed, **settings)
 
-    def export(self, fmt: str, path: str | os.PathLike[str]) -> Path:
+    def export(self, fmt: str, path: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write the network as ``bif``, ``xmlbif`` or ``xdsl``; see
         :func:`model.export_network`."""
         from .export import export_network as write
 
-        return write(self, fmt, path)
+        return write(self, fmt, path, force=force)
 
 
 # ----------------------------------------------------------------------------- functions
@@ -302,9 +302,10 @@ def sweep(model: diagnosis.ModelCore, cases: pd.DataFrame,
     return run(model, cases, edit, values)
 
 
-def export_network(model: diagnosis.ModelCore, fmt: str, path: str | os.PathLike[str]) -> Path:
+def export_network(model: diagnosis.ModelCore, fmt: str, path: str | os.PathLike[str], *,
+                   force: bool = False) -> Path:
     """Write ``model``'s network as ``bif``, ``xmlbif`` or ``xdsl``; see
     :func:`model.export.export_network`."""
     from .export import export_network as write
 
-    return write(model, fmt, path)
+    return write(model, fmt, path, force=force)

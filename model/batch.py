@@ -124,12 +124,14 @@ def score_file(source: str | os.PathLike[str], target: str | os.PathLike[str],
                model: ModelCore, client: Any = None, *, keep: Iterable[str] = (),
                chunk_size: int = CHUNK_SIZE,
                on_chunk: Callable[[pd.DataFrame], None] | None = None,
-               window: int | None = None) -> Layout:
+               window: int | None = None, force: bool = False) -> Layout:
     """Score a CSV or Parquet file of cases into a CSV or Parquet file (by extension).
 
     With a Dask ``client`` the chunks are scored on its workers (a CSV file is sent as
     raw slices of whole records, which the workers parse); without one, here. The
-    output is the same either way, and is written only once complete.
+    output is the same either way, and is written only once complete
+    (:func:`model.files.write_atomic`: the input itself and, without ``force``, a
+    read-only file are refused).
 
     Raises
     ------
@@ -159,7 +161,7 @@ def score_file(source: str | os.PathLike[str], target: str | os.PathLike[str],
             raise HeelnetError(f"'{os.fspath(source)}' has a header but no cases")
 
     try:
-        write_chunks(target, layout.output, scored())
+        write_chunks(target, layout.output, scored(), force=force, inputs=[source])
     finally:
         chunks.close()
     return layout
@@ -234,7 +236,7 @@ def _simulate_part(model: ModelCore, seed: int, part: int, first: int, size: int
 
 def simulate_file(n: int, seed: int, target: str | os.PathLike[str], model: ModelCore,
                   client: Any = None, *, partition_size: int = PARTITION_SIZE,
-                  window: int | None = None, **settings: Any) -> int:
+                  window: int | None = None, force: bool = False, **settings: Any) -> int:
     """Simulate ``n`` cases in partitions (on a Dask cluster when ``client`` is given) and
     write them, in order, to ``target`` (CSV, or Parquet by extension); returns ``n``."""
     if n < 1 or partition_size < 1:
@@ -249,4 +251,4 @@ def simulate_file(n: int, seed: int, target: str | os.PathLike[str], model: Mode
              else (function(*args) for function, *args in tasks))
     columns = ["case_id", *model.vocabulary.context, *model.findings, "expected_condition",
                "expected_triage"]
-    return write_chunks(target, columns, parts)
+    return write_chunks(target, columns, parts, force=force)

@@ -47,6 +47,7 @@ import pandas as pd
 from .checks import Interval, Options, check_ids, check_parameter
 from .knowledge import BOOL_STATES, KnowledgeBase
 from .network import rebuild
+from .progress import bar
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -260,31 +261,33 @@ def sensitivity(
     f0 = model.infer(context, findings)[0, cols]
     engine = model.engine
     out: list[dict[str, Any]] = []
-    for row, rec in params.iterrows():
-        rec = {**rec.to_dict(), "_row": row}
-        node, value = rec["node"], float(rec["value"])
-        delta = min(step * value, 0.5 * (_upper(kb, rec) - value))
-        ends = []
-        for moved in (value - delta, value + delta):
-            if delta <= 0:
-                ends.append(f0)
-                continue
-            moved_tables = rebuild(model.tables, _edited(kb, rec, moved), node)
-            ends.append(engine.refill(moved_tables).posteriors(context, findings)[0, cols])
-        lo, hi = ends
-        deriv = (_harmonic_derivative(f0, lo, hi, delta) if delta > 0
-                 else np.full(len(cols), np.nan))
-        label = _label(rec)
-        for k, cond in enumerate(conds):
-            out.append({
-                "parameter": label, "table": rec["table"], "node": rec["node"],
-                "parent": rec["parent"], "parent_state": rec["parent_state"],
-                "state": rec["state"], "value": value,
-                "value_low": value - delta, "value_high": value + delta, "condition": cond,
-                "posterior": f0[k], "posterior_low": lo[k], "posterior_high": hi[k],
-                "swing": hi[k] - lo[k], "derivative": deriv[k], "low": rec["low"],
-                "high": rec["high"], "range_swing": deriv[k] * (rec["high"] - rec["low"]),
-            })
+    with bar(len(params), "sensitivity", " numbers", minimum=50) as shown:
+        for row, rec in params.iterrows():
+            rec = {**rec.to_dict(), "_row": row}
+            node, value = rec["node"], float(rec["value"])
+            delta = min(step * value, 0.5 * (_upper(kb, rec) - value))
+            ends = []
+            for moved in (value - delta, value + delta):
+                if delta <= 0:
+                    ends.append(f0)
+                    continue
+                moved_tables = rebuild(model.tables, _edited(kb, rec, moved), node)
+                ends.append(engine.refill(moved_tables).posteriors(context, findings)[0, cols])
+            lo, hi = ends
+            deriv = (_harmonic_derivative(f0, lo, hi, delta) if delta > 0
+                     else np.full(len(cols), np.nan))
+            label = _label(rec)
+            for k, cond in enumerate(conds):
+                out.append({
+                    "parameter": label, "table": rec["table"], "node": rec["node"],
+                    "parent": rec["parent"], "parent_state": rec["parent_state"],
+                    "state": rec["state"], "value": value,
+                    "value_low": value - delta, "value_high": value + delta, "condition": cond,
+                    "posterior": f0[k], "posterior_low": lo[k], "posterior_high": hi[k],
+                    "swing": hi[k] - lo[k], "derivative": deriv[k], "low": rec["low"],
+                    "high": rec["high"], "range_swing": deriv[k] * (rec["high"] - rec["low"]),
+                })
+            shown.update(1)
     return Sensitivity(case, step, pd.DataFrame(out, columns=list(_COLUMNS)))
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -94,53 +93,38 @@ def _text_schema(frame: pd.DataFrame) -> Any:
 
 
 def write_chunks(target: str | os.PathLike[str], columns: Iterable[str],
-                 chunks: Iterable[pd.DataFrame]) -> int:
-    """Write ``chunks`` in order to ``target`` (Parquet by extension, else CSV) atomically;
-    returns the number of rows written."""
-    if not is_parquet(target):
-        rows = 0
+                 chunks: Iterable[pd.DataFrame], *, force: bool = False,
+                 inputs: Iterable[str | os.PathLike[str]] = ()) -> int:
+    """Write ``chunks`` in order to ``target`` (Parquet by extension, else CSV) through
+    :func:`model.files.write_atomic` (whole or not at all; ``force`` and ``inputs`` as
+    there); returns the number of rows written."""
+    rows = 0
 
-        def write(handle: Any) -> None:
-            nonlocal rows
-            csv.writer(handle, lineterminator="\n").writerow(list(columns))
-            for chunk in chunks:
-                write_rows(chunk, handle)
-                rows += len(chunk)
-
-        write_atomic(target, write)
-        return rows
-    return _write_parquet(Path(target), chunks)
-
-
-def _write_parquet(target: Path, chunks: Iterable[pd.DataFrame]) -> int:
-    import pyarrow.parquet as pq
-
-    if target.is_dir():
-        raise IsADirectoryError(f"cannot write '{target}': it is a folder")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write '{target}': folder '{folder}' does not exist")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                                             dir=folder)
-    os.close(descriptor)
-    rows, writer = 0, None
-    try:
+    def write_csv(handle: Any) -> None:
+        nonlocal rows
+        csv.writer(handle, lineterminator="\n").writerow(list(columns))
         for chunk in chunks:
-            if writer is None:
-                schema = _text_schema(chunk)
-                writer = pq.ParquetWriter(temporary, schema)
-            writer.write_table(_arrow_table(chunk, writer.schema))
+            write_rows(chunk, handle)
             rows += len(chunk)
-        if writer is None:
-            raise HeelnetError(f"nothing to write to '{target}'")
-        writer.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, target)
-    except BaseException:
-        if writer is not None:
-            writer.close()
-        Path(temporary).unlink(missing_ok=True)
-        raise
+
+    def write_parquet(handle: Any) -> None:
+        nonlocal rows
+        import pyarrow.parquet as pq
+
+        writer = None
+        try:
+            for chunk in chunks:
+                if writer is None:
+                    writer = pq.ParquetWriter(handle, _text_schema(chunk))
+                writer.write_table(_arrow_table(chunk, writer.schema))
+                rows += len(chunk)
+            if writer is None:
+                raise HeelnetError(f"nothing to write to '{os.fspath(target)}'")
+        finally:
+            if writer is not None:
+                writer.close()  # leaves the handle open: write_atomic closes it
+
+    parquet = is_parquet(target)
+    write_atomic(target, write_parquet if parquet else write_csv, binary=parquet, force=force,
+                 inputs=inputs)
     return rows

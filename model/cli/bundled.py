@@ -43,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         from ..report import write_report
 
-        print(f"report: {write_report(args.report, sections)}")
+        print(f"report: {write_report(args.report, sections, force=args.force)}")
     return 0

@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{condition:<{width}}  {p:6.1%}{span}  {'#' * round(40 * p)}")
     if result.intervals is not None:
         print("\n(in brackets: 90% interval over the plausible ranges of the model's numbers)")
+    print(f"\nnone of the {len(result.probabilities)} modelled conditions: {result.p_none:.1%} "
+          "(conditions can occur together, so the figures need not add up to 100%)")
     print(f"\ntriage: {result.triage}")
     for flag in result.red_flags:
         print(f"  - {flag}")

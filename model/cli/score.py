@@ -13,7 +13,7 @@ from ..errors import HeelnetError
 from ..metrics import Metrics
 from ..scoring import CHUNK_SIZE
 from ..uncertainty import DRAWS, SEED
-from .common import model_of
+from .common import add_output, messages, model_of
 
 if TYPE_CHECKING:
     from ..api import Model
@@ -32,8 +32,7 @@ def add(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                     "Columns are vocabulary ids (blank = not asked) plus optional case_id, "
                     "expected_condition, expected_triage and notes.")
     score.add_argument("input", metavar="IN.csv")
-    score.add_argument("-o", "--output", metavar="OUT.csv", required=True,
-                       help="output file (written to a temporary file, then renamed)")
+    add_output(score, "OUT.csv", "output file")
     score.add_argument("--keep", metavar="COL", action="append", default=[],
                        help="copy this free-text column to the output untouched "
                             "(repeatable; notes is always kept)")
@@ -56,17 +55,20 @@ def add(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                             "pip install -e '.[dask]'")
 
 
-def _score(args: argparse.Namespace, model: Model, step: Callable[[Any], None]) -> Layout:
+def _score(args: argparse.Namespace, model: Model, step: Callable[[Any], None],
+           force: bool) -> Layout:
     """Score the file: CSV to CSV here as always, or through :mod:`model.batch` for Dask
     and Parquet (the same rows either way)."""
     from ..tabular import is_parquet
 
-    options = {"keep": args.keep, "chunk_size": args.chunk_size, "on_chunk": step}
+    options = {"keep": args.keep, "chunk_size": args.chunk_size, "on_chunk": step,
+               "force": force}
     if not (args.dask or is_parquet(args.input) or is_parquet(args.output)):
         from ..scoring import score_csv
 
         return score_csv(args.input, args.output, model, intervals=args.intervals,
-                         draws=args.draws, seed=args.seed, **options)
+                         draws=args.draws, seed=args.seed,
+                         warn=lambda text: print(f"note: {text}", file=sys.stderr), **options)
     if args.intervals:
         raise HeelnetError("--intervals works on CSV files scored here; not yet with --dask "
                            "or Parquet files")
@@ -82,15 +84,21 @@ def run(args: argparse.Namespace) -> int:
     """Score a CSV file of cases."""
     from tqdm import tqdm
 
-    from ..files import count_lines
+    from ..files import check_folder, check_output, count_lines
+
     if args.chunk_size < 1:
         raise HeelnetError(f"--chunk-size must be 1 or more; got {args.chunk_size}")
+    force = getattr(args, "force", False)
+    check_output(args.output, force=force, inputs=[args.input])  # refuse before any work
+    if args.report:
+        check_folder(args.report, names=["report.md"], force=force)
     from .warmup import warm
 
     warm(args)  # compile (once per install) before the first chunk, not inside the run
     model = model_of(args)
     metrics = Metrics(model.conditions, model.triage_rules.levels)
     show = not args.quiet and sys.stderr.isatty()
+    out = messages(args)
     with ExitStack() as stack:
         bar = stack.enter_context(tqdm(
             total=max(count_lines(args.input) - 1, 0) if show else None, disable=not show,
@@ -100,19 +108,19 @@ def run(args: argparse.Namespace) -> int:
             metrics.update(chunk)  # type: ignore[arg-type]
             bar.update(len(chunk))  # type: ignore[arg-type]
 
-        layout = _score(args, model, step)
+        layout = _score(args, model, step, force)
     summary = metrics.summary()
     print(f"wrote {args.output}: {summary.rows} rows, {summary.rows - summary.errors} scored, "
-          f"{summary.errors} with errors (see the error column)")
+          f"{summary.errors} with errors (see the error column)", file=out)
     if layout.has_expected:
-        print()
-        print(summary.full(Path(args.input).name))
+        print(file=out)
+        print(summary.full(Path(args.input).name), file=out)
     if args.report and not layout.has_expected:
         print("note: no report written: the file has no expected_condition or expected_triage "
               "column to compare with", file=sys.stderr)
     elif args.report:
         from ..report import write_report
 
-        path = write_report(args.report, {Path(args.input).name: summary})
-        print(f"\nreport: {path}")
+        path = write_report(args.report, {Path(args.input).name: summary}, force=force)
+        print(f"\nreport: {path}", file=out)
     return 0

@@ -29,6 +29,8 @@ findings go to pgmpy's VariableElimination (:mod:`.fallback`), also exact.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import itertools
 import sys
 from collections.abc import Sequence
@@ -37,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..network import NetworkTables
+from ..progress import while_slow
 from .tables import KernelTables, Structure, fill, stratum_grid, stratum_priors
 
 __all__ = ["Engine"]
@@ -144,6 +147,25 @@ class Engine:
         kernel.warm(self.tables)
         return time.perf_counter() - start
 
+    def none_present(self) -> Engine:
+        """This engine with every block held at its all-absent state: the P(evidence) it
+        computes is P(no condition present, evidence).
+
+        Same structure and numbers, so nothing is searched or recomputed; only the
+        other states of each block's table are set to 0. Use it with few present
+        findings (cases beyond ``max_positive`` would go to a fallback that does not
+        know of the change, so they are refused).
+        """
+        tables = self.tables
+        table = tables.block_table.copy()
+        ends = [*tables.block_table_offset[1:], len(table)]
+        for start, end, states in zip(tables.block_table_offset, ends, tables.block_states):
+            table[start:end].reshape(-1, states)[:, 1:] = 0.0  # state fastest; 0: all absent
+        out = copy.copy(self)
+        out.tables = tables._replace(block_table=table)
+        out._fallback = _Refused()
+        return out
+
     # public queries -----------------------------------------------------------------
     def posteriors(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
         """P(condition = yes | evidence) for every case.
@@ -215,15 +237,18 @@ class Engine:
     def _run(self, ctx: np.ndarray, fnd: np.ndarray, variant: np.ndarray,
              limit: int = WORKSPACE, code: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Run ``code`` (the compiled kernel module by default) over sub-cases."""
-        if code is None:
+        notice: Any = contextlib.nullcontext()
+        if code is None:  # the compiled kernel: say so if its first use compiles it
             from . import kernel as code
 
+            notice = _first_use(len(ctx) >= code.PARALLEL_FROM)
         z = np.empty(len(ctx))
         joint = np.empty((len(ctx), len(self.network.conditions)))
-        for start in range(0, len(ctx), CHUNK):
-            part = slice(start, start + CHUNK)
-            code.batch(ctx[part], fnd[part], variant[part], self.tables, limit, z[part],
-                       joint[part])
+        with notice:
+            for start in range(0, len(ctx), CHUNK):
+                part = slice(start, start + CHUNK)
+                code.batch(ctx[part], fnd[part], variant[part], self.tables, limit, z[part],
+                           joint[part])
         return z, joint
 
     def _interpreter(self, cases: int, ctx: np.ndarray, fnd: np.ndarray) -> Any:
@@ -293,3 +318,23 @@ class Engine:
         if self._fallback is None:
             self._fallback = VariableEliminationFallback(self.network)
         return self._fallback.joint(context, findings)
+
+
+_USED: set[bool] = set()
+
+
+def _first_use(parallel: bool) -> Any:
+    """On the first run of the serial or the parallel kernel in this process, a notice
+    on a terminal if it takes long: numba compiles it once per install (~20 s)."""
+    if parallel in _USED:
+        return contextlib.nullcontext()
+    _USED.add(parallel)
+    return while_slow("heelnet: compiling the inference kernel (once per install, ~20 s)")
+
+
+class _Refused:
+    """The fallback of :meth:`Engine.none_present`, which pgmpy's network does not match."""
+
+    def joint(self, context: np.ndarray, findings: np.ndarray) -> Any:
+        raise ValueError("none_present() answers cases with at most max_positive present "
+                         "findings")

@@ -57,6 +57,7 @@ def kernel() -> types.ModuleType:
     package.__path__ = [str(Path(__file__).parent)]
     stand_in = types.ModuleType(f"{_PACKAGE}._numba")
     stand_in.njit = stand_in.inline = _plain  # type: ignore[attr-defined]
+    stand_in.CACHE = False  # type: ignore[attr-defined]
     stand_in.numba = types.SimpleNamespace(  # type: ignore[attr-defined]
         njit=_plain, prange=range, get_num_threads=lambda: 1)
     sys.modules[_PACKAGE] = package

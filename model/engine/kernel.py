@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import inline, njit, numba
+from ._numba import CACHE, inline, njit, numba
 from .blocks import block_causes, run_block, run_block_back, state_weights
 from .moves import (
     close_rows,
@@ -215,7 +215,7 @@ def run_serial(ctx, fnd, variant, T, limit, z, joint):  # pragma: no cover
         z[c] = one_case(ctx[c], fnd[c], T.prior[variant[c]], T, limit, joint[c])
 
 
-@numba.njit(cache=True, parallel=True, error_model="numpy")
+@numba.njit(cache=CACHE, parallel=True, error_model="numpy")
 def run_parallel(ctx, fnd, variant, T, limit, z, joint):  # pragma: no cover
     """:func:`one_case` over every case in parallel; each case is one thread's alone,
     so the results do not depend on the number of threads."""
