@@ -36,6 +36,7 @@ from .errors import (
     UnknownIdError,
 )
 from .explain import Explanation, explain
+from .interview import Interview
 from .metrics import Summary
 from .questions import Question, next_questions
 from .sensitivity import Sensitivity
@@ -46,6 +47,7 @@ __all__ = [
     "Explanation",
     "HeelnetError",
     "ImpossibleEvidenceError",
+    "Interview",
     "InvalidValueError",
     "Model",
     "PriorsError",
