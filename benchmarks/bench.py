@@ -1,11 +1,14 @@
-"""Benchmark the engine against pgmpy VariableElimination and pyAgrum on the same cases.
+"""Benchmark the engine and score(df) against pgmpy VariableElimination and pyAgrum on
+the same cases, and time what a user meets in a fresh process.
 
 Run ``python benchmarks/bench.py [--cases N] [--ve-cases M] [--agrum-cases A]
-[--rows R]``. Not a test. Every reference runs on a prefix of the same random
-cases as the engine, and the largest absolute difference of the posteriors is
-printed next to the times. ``--rows R`` also writes an R-row CSV and times
-``python -m model score`` on it (with ``/usr/bin/time -v`` for peak memory when
-that exists).
+[--rows R ...] [--dask local:2]``. Not a test. Two sets of random cases: the
+bench's (age and sex known 90% of the time, every other context item 50%) and
+issue 13's (2-5 known context items); both have 4-10 findings, half present.
+Every reference runs on a prefix of the same cases as the engine, and the
+largest absolute difference of the posteriors is printed next to the times.
+``--rows R`` also writes an R-row CSV and times ``python -m model score`` on it,
+in one process and with ``--dask``, with the peak memory of the process tree.
 """
 
 from __future__ import annotations
@@ -14,10 +17,7 @@ import argparse
 import csv
 import os
 import re
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -53,6 +53,29 @@ def tractable(tables, f: np.ndarray, wide: int = 8) -> np.ndarray:
     (they join most conditions into one clique). ``tables`` is the model's NetworkTables."""
     causes = (tables.link > 0).sum(axis=0)
     return ((f >= 0) & (causes > wide)[None, :]).sum(axis=1) <= 1
+
+
+def issue_cases(eng, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Issue 13's cases: 2-5 context items known (chosen at random), 4-10 findings reported
+    with random yes/no."""
+    x = np.full((n, len(eng.context)), -1, dtype=np.int64)
+    f = np.full((n, len(eng.findings)), -1, dtype=np.int8)
+    for r in range(n):
+        for j in rng.choice(len(eng.context), rng.integers(2, 6), replace=False):
+            x[r, j] = rng.integers(len(eng.states[eng.context[j]]))
+        chosen = rng.choice(len(eng.findings), rng.integers(4, 11), replace=False)
+        f[r, chosen] = rng.integers(0, 2, len(chosen))
+    return x, f
+
+
+def case_table(eng, x, f):
+    """The cases as a score() input table (text cells, as read from a CSV)."""
+    import pandas as pd
+
+    rows = [{k: ("yes" if v is True else "no" if v is False else str(v))
+             for k, v in user_input(eng, x[i], f[i]).items()} for i in range(len(x))]
+    columns = ["age_years", *(c for c in eng.context if c != "age_band"), *eng.findings]
+    return pd.DataFrame(rows, columns=columns).fillna("")
 
 
 def evidence(eng, x_row, f_row) -> dict[str, str]:
@@ -166,23 +189,63 @@ def write_rows_csv(path: Path, eng, n: int, rng: np.random.Generator) -> None:
                 writer.writerow(row)
 
 
-def time_scoring(m, eng, rows: int, seed: int) -> None:
+def time_scoring(eng, rows: list[int], seed: int, dask: str | None) -> None:
+    from processes import score_rows
+
     with tempfile.TemporaryDirectory() as tmp:
-        src, dst = Path(tmp) / "cases.csv", Path(tmp) / "scored.csv"
-        t, _ = timed(write_rows_csv, src, eng, rows, np.random.default_rng(seed + 1))
-        print(f"wrote {rows} rows ({src.stat().st_size / 1e6:.0f} MB) in {t:.0f} s")
-        cmd = [sys.executable, "-m", "model", "score", str(src), "-o", str(dst), "--quiet"]
-        gnu_time = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time")
-                                            else None)  # fmt: skip
-        if gnu_time:
-            cmd = [gnu_time, "-v", *cmd]
-        t, proc = timed(lambda: subprocess.run(cmd, capture_output=True, text=True))
-        peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-        print(f"python -m model score: {t:.1f} s for {rows} rows "
-              f"({t / rows * 1e6:.1f} us/row), exit {proc.returncode}"
-              + (f", peak RSS {int(peak.group(1)) / 1024:.0f} MB" if peak else ""))
-        if proc.returncode:
-            print(proc.stderr[-2000:])
+        for n in rows:
+            src = Path(tmp) / f"cases_{n}.csv"
+            t, _ = timed(write_rows_csv, src, eng, n, np.random.default_rng(seed + 1))
+            print(f"wrote {n} rows ({src.stat().st_size / 1e6:.0f} MB) in {t:.0f} s")
+            score_rows(src, n, None)
+            if dask:
+                score_rows(src, n, dask)
+            src.unlink()
+
+
+def compare(name, m, net, x, f, args) -> None:
+    """Engine and score(df) on one case set, against pgmpy VE and pyAgrum on its prefixes."""
+    from model import score
+
+    enc, engine = m.encoding, m.engine
+    k = (f == 1).sum(axis=1)
+    known = (x >= 0).sum(axis=1)
+    print(f"\n== {name}: {len(x)} cases; known context items mean {known.mean():.1f}; "
+          "present findings (k: cases): "
+          + ", ".join(f"{v}: {c}" for v, c in zip(*np.unique(k, return_counts=True))))
+    runs = [timed(engine.posteriors, x, f) for _ in range(3)]
+    t_eng = min(t for t, _ in runs) / len(x)
+    post = runs[0][1]
+    table = case_table(enc, x, f)
+    score(table.iloc[:300])  # parse caches warm, as in a long run
+    t_score, scored = timed(score, table)
+    t_score /= len(x)
+    p_cols = [f"p_{c}" for c in enc.conditions]
+    assert np.array_equal(scored[p_cols].to_numpy(), post, equal_nan=True)
+    print(f"engine batch: {t_eng * 1e6:.1f} us/case (best of 3); "
+          f"score(df): {t_score * 1e6:.1f} us/case (one run; same posteriors)")
+    ok = tractable(m.tables, f)
+    pick = np.flatnonzero(ok)[: args.ve_cases]
+    nv = len(pick)
+    if nv:
+        t_ve, ref = timed(run_ve, net, enc, x[pick], f[pick])
+        t_ve /= nv
+        print(f"pgmpy VE (cases with at most one finding of > 8 causes, {ok.mean():.0%} of all):"
+              f" {t_ve * 1e3:.2f} ms/case over {nv} cases; max |diff| "
+              f"{np.abs(ref - post[pick]).max():.1e}; engine {t_ve / t_eng:.0f}x, "
+              f"score(df) {t_ve / t_score:.0f}x faster")
+    na = min(args.agrum_cases, len(x))
+    if na:
+        try:
+            import pyagrum as gum
+        except ImportError:
+            print("pyAgrum not importable: skipped")
+            return
+        t_ag, ref = timed(run_agrum, agrum_network(net), enc, x[:na], f[:na])
+        t_ag /= na
+        print(f"pyAgrum {gum.__version__} LazyPropagation: {t_ag * 1e3:.2f} ms/case over "
+              f"{na} cases; max |diff| {np.abs(ref - post[:na]).max():.1e}; "
+              f"engine {t_ag / t_eng:.0f}x, score(df) {t_ag / t_score:.0f}x faster")
 
 
 def main() -> None:
@@ -191,7 +254,13 @@ def main() -> None:
     ap.add_argument("--ve-cases", type=int, default=100, help="pgmpy VE subset")
     ap.add_argument("--agrum-cases", type=int, default=500, help="pyAgrum subset (0: skip)")
     ap.add_argument("--single", type=int, default=200, help="single-case latency samples")
-    ap.add_argument("--rows", type=int, default=0, help="also time `model score` on R rows")
+    ap.add_argument("--rows", type=int, nargs="*", default=[],
+                    help="also time `python -m model score` on files of R rows")
+    ap.add_argument("--dask", default="local:2",
+                    help="with --rows, also score on this Dask scheduler ('' to skip)")
+    ap.add_argument("--no-startup", action="store_true", help="skip the fresh-process timings")
+    ap.add_argument("--cold-compile", action="store_true",
+                    help="also time `python -m model warmup` from an empty numba cache (~20 s)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
@@ -203,9 +272,10 @@ def main() -> None:
     enc = m.encoding
     t_compile, engine = timed(Engine, m.tables)
     x, f = random_cases(enc, args.cases, np.random.default_rng(args.seed))
-    k = (f == 1).sum(axis=1)
     print(f"network: {len(enc.context)} context, {len(enc.conditions)} conditions, "
-          f"{len(enc.findings)} findings; engine compiled in {t_compile * 1e3:.0f} ms")
+          f"{len(enc.findings)} findings, {len(engine.structure.blocks)} blocks, "
+          f"{len(m.triage_rules.rules)} triage rules; engine compiled in "
+          f"{t_compile * 1e3:.0f} ms")
     try:
         import numba
 
@@ -213,40 +283,14 @@ def main() -> None:
               f"{os.cpu_count()} CPUs")
     except ImportError:
         pass
-    print("present findings per case (k: cases):",
-          ", ".join(f"{v}: {c}" for v, c in zip(*np.unique(k, return_counts=True))))
+    t_first = engine.warm()  # JIT compile or load from cache
+    print(f"warm-up (JIT compile or cache load): {t_first:.2f} s")
+    m.engine.warm()
 
-    t_first, _ = timed(engine.posteriors, x[:2], f[:2])  # JIT compile or load from cache
-    print(f"first call (JIT compile or cache load): {t_first:.2f} s")
-    runs = [timed(engine.posteriors, x, f) for _ in range(3)]
-    t_eng = min(t for t, _ in runs) / len(x)
-    post = runs[0][1]
-    print(f"engine batch: {t_eng * 1e6:.1f} us/case over {len(x)} cases (best of 3)")
-
-    pick = np.flatnonzero(tractable(m.tables, f))[: args.ve_cases]
-    nv = len(pick)
-    if nv:
-        t_ve, ref = timed(run_ve, net, enc, x[pick], f[pick])
-        t_ve /= nv
-        print(f"pgmpy VE (compact network, cases with at most one finding of > 8 causes, "
-              f"{tractable(m.tables, f).mean():.0%} of all): {t_ve * 1e3:.2f} ms/case over {nv} "
-              f"cases; max |diff| {np.abs(ref - post[pick]).max():.1e}; "
-              f"engine is {t_ve / t_eng:.0f}x faster")
-
-    na = min(args.agrum_cases, len(x))
-    if na:
-        try:
-            import pyagrum as gum
-        except ImportError:
-            print("pyAgrum not importable: skipped")
-        else:
-            bn = agrum_network(net)
-            t_ag, ref = timed(run_agrum, bn, enc, x[:na], f[:na])
-            t_ag /= na
-            print(f"pyAgrum {gum.__version__} LazyPropagation (compact network): "
-                  f"{t_ag * 1e3:.2f} ms/case over "
-                  f"{na} cases; max |diff| {np.abs(ref - post[:na]).max():.1e}; "
-                  f"engine is {t_ag / t_eng:.0f}x faster")
+    compare("bench cases (age, sex 90%, other context 50%)", m, net, x, f, args)
+    xi, fi = issue_cases(enc, args.cases, np.random.default_rng(args.seed))
+    compare("issue 13 cases (2-5 known context items)", m, net, xi, fi, args)
+    print()
 
     n1 = min(args.single, len(x))
     one = []
@@ -261,8 +305,14 @@ def main() -> None:
               f"Model.diagnose end to end {statistics.median(end) * 1e3:.3f} ms "
               f"(over {n1} cases)")
 
+    if not args.no_startup:
+        print()
+        from processes import startup
+
+        startup(cold_compile=args.cold_compile)
     if args.rows:
-        time_scoring(m, enc, args.rows, args.seed)
+        print()
+        time_scoring(enc, args.rows, args.seed, args.dask)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,15 @@ from .api import (
     simulate,
     sweep,
 )
-from .errors import HeelnetError, InvalidValueError, PriorsError, UnknownIdError
+from .errors import (
+    HeelnetError,
+    ImpossibleEvidenceError,
+    InvalidValueError,
+    PriorsError,
+    UnknownIdError,
+)
 from .explain import Explanation, explain
+from .interview import Interview
 from .metrics import Summary
 from .questions import Question, next_questions
 from .sensitivity import Sensitivity
@@ -39,6 +46,8 @@ __all__ = [
     "Diagnosis",
     "Explanation",
     "HeelnetError",
+    "ImpossibleEvidenceError",
+    "Interview",
     "InvalidValueError",
     "Model",
     "PriorsError",

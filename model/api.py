@@ -3,7 +3,7 @@ and the module-level functions that use the bundled model.
 
 The core (:mod:`model.diagnosis`) knows nothing of the tools built on it;
 this module sits above both. :class:`Model` is the core model plus the tools as
-methods (explain, next questions, sensitivity, scoring, export), and
+methods (explain, next questions, the interview, sensitivity, scoring, export), and
 :class:`Diagnosis` the core result plus :meth:`Diagnosis.explain` and
 :meth:`Diagnosis.next_questions`. The functions (:func:`diagnose`,
 :func:`score`, ...) fill in ``Model.default()`` and delegate, as httpx's
@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import diagnosis
+from .errors import HeelnetError
 from .explain import Explanation, explain
+from .interview import Interview, Policy
 from .metrics import Summary, summarise
 from .questions import Question, next_questions
 from .scoring import CHUNK_SIZE
@@ -29,9 +31,12 @@ from .scoring import score as _score
 from .sensitivity import Sensitivity
 from .sensitivity import sensitivity as _sensitivity
 from .simulate import simulate as _simulate
+from .uncertainty import DRAWS, SEED
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
+
+    from .fit import Fit
 
 __all__ = [
     "Diagnosis",
@@ -82,6 +87,16 @@ class Diagnosis(diagnosis.Diagnosis):
         see :func:`model.next_questions`."""
         return next_questions(self.model, self.findings, n)
 
+    def interval_drivers(self, condition: str | None = None, n: int = 5) -> pd.DataFrame:
+        """The numbers that drive ``condition``'s interval (the top condition by default).
+
+        From :func:`model.sensitivity`: each number's exact derivative times the width
+        of its plausible range (``range_swing``), largest first.
+        """
+        condition = condition or self.ranked[0][0]
+        found = _sensitivity(self.model, self.findings, conditions=[condition])
+        return found.ranked(condition, n, by="range_swing")
+
     def _repr_html_(self) -> str:
         why = self.explain()._repr_html_() if self.findings else ""
         return diagnosis.Diagnosis._repr_html_(self).replace("<small>", f"{why}<small>", 1)
@@ -106,9 +121,20 @@ class Model(diagnosis.ModelCore):
 
     _result = Diagnosis
 
-    def diagnose(self, findings: Mapping[str, Any]) -> Diagnosis:
+    def diagnose(self, findings: Mapping[str, Any], intervals: bool = False,
+                 **options: Any) -> Diagnosis:
         """Rank the conditions and triage one case; see :func:`model.diagnose`."""
-        return super().diagnose(findings)  # type: ignore[return-value]
+        return super().diagnose(findings, intervals, **options)  # type: ignore[return-value]
+
+    def fit(self, cases: pd.DataFrame, strength: float = 1.0, **options: Any) -> Fit:
+        """Update the links and leaks from labelled cases; see :func:`model.fit.fit`.
+
+        ``result.model`` is the updated model, ``result.changes`` what moved, and
+        ``result.write(DIR)`` writes a priors folder that :meth:`from_directory` loads.
+        """
+        from .fit import fit
+
+        return fit(self, cases, strength=strength, **options)
 
     def explain(self, findings: Mapping[str, Any], conditions: Sequence[str] | None = None,
                 **options: Any) -> Explanation:
@@ -119,30 +145,46 @@ class Model(diagnosis.ModelCore):
         """Unasked items by expected information gain; see :func:`model.next_questions`."""
         return next_questions(self, findings, n)
 
+    def interview(self, *, max_questions: int | None = None,
+                  policy: Policy | None = None) -> Interview:
+        """Start an interview: age and sex first, then warning signs, then the most
+        informative questions, until it is safe to stop; see :mod:`model.interview`.
+
+        Examples
+        --------
+        >>> interview = Model.default().interview(max_questions=1)
+        >>> interview.answer("age_years", 11)
+        >>> interview.answer("sex", "female")
+        >>> interview.next().number
+        1
+        """
+        return Interview(self, max_questions=max_questions, policy=policy)
+
     def sensitivity(self, findings: Mapping[str, Any], **options: Any) -> Sensitivity:
         """How each posterior moves when each number moves; see :func:`model.sensitivity`."""
         return _sensitivity(self, findings, **options)
 
     def score(self, cases: pd.DataFrame, **options: Any) -> pd.DataFrame:
         """Score a table of cases with this model; see :func:`model.score`."""
-        return _score(cases, self, **options)
+        return score(cases, self, **options)
 
     def simulate(self, n: int, seed: int = 0, **settings: Any) -> pd.DataFrame:
         """Synthetic consulting cases sampled from this model; see :func:`model.simulate`."""
         return _simulate(n, self, seed, **settings)
 
-    def export(self, fmt: str, path: str | os.PathLike[str]) -> Path:
+    def export(self, fmt: str, path: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write the network as ``bif``, ``xmlbif`` or ``xdsl``; see
         :func:`model.export_network`."""
         from .export import export_network as write
 
-        return write(self, fmt, path)
+        return write(self, fmt, path, force=force)
 
 
 # ----------------------------------------------------------------------------- functions
 
 
-def diagnose(findings: Mapping[str, Any]) -> Diagnosis:
+def diagnose(findings: Mapping[str, Any], intervals: bool = False, *, draws: int = DRAWS,
+             seed: int = SEED) -> Diagnosis:
     """Rank the conditions and triage one case with the bundled model.
 
     Parameters
@@ -152,11 +194,15 @@ def diagnose(findings: Mapping[str, Any]) -> Diagnosis:
         True/False, 1/0, yes/no, true/false; ``age_years`` a whole number 0-120;
         ``sex`` ``"female"`` or ``"male"``. A missing or blank item is not asked
         (marginalised), never read as absent.
+    intervals : bool, default False
+        Also compute ``.intervals``: each posterior's 90 % interval over the
+        plausible ranges of the model's numbers (Monte Carlo over ``draws`` parameter
+        draws, reproducible by ``seed``; see :mod:`model.uncertainty`).
 
     Returns
     -------
     Diagnosis
-        ``ranked``, ``probabilities``, ``triage`` and ``red_flags``.
+        ``ranked``, ``probabilities``, ``triage``, ``red_flags`` and ``intervals``.
 
     Raises
     ------
@@ -173,8 +219,11 @@ def diagnose(findings: Mapping[str, Any]) -> Diagnosis:
     ('achilles_rupture', 'emergency')
     >>> result.red_flags[0]
     'A gap in the Achilles tendon suggests a rupture: get seen today'
+    >>> low, high = diagnose({"palpable_gap": True}, intervals=True).intervals["achilles_rupture"]
+    >>> low < diagnose({"palpable_gap": True}).probabilities["achilles_rupture"] < high
+    True
     """
-    return Model.default().diagnose(findings)
+    return Model.default().diagnose(findings, intervals, draws=draws, seed=seed)
 
 
 def network(compact: bool = False) -> DiscreteBayesianNetwork:
@@ -194,11 +243,15 @@ def parameters() -> pd.DataFrame:
 
 
 def score(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,
-          keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE) -> pd.DataFrame:
+          keep: Iterable[str] = (), chunk_size: int = CHUNK_SIZE,
+          intervals: bool = False, **options: Any) -> pd.DataFrame:
     """Score a table of cases: ranked posteriors and triage, one output row per case.
 
     See :func:`model.scoring.score` for the columns; ``model`` is the bundled one by
-    default.
+    default. With ``intervals=True`` each posterior gets its 90 % interval over the
+    numbers' plausible ranges (``p_<condition>_low``, ``p_<condition>_high``). A Dask
+    DataFrame gives a lazy Dask DataFrame of the same partitions, scored on the
+    workers (:func:`model.batch.score_dask`; needs the ``dask`` extra).
 
     Examples
     --------
@@ -207,7 +260,16 @@ def score(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,
     >>> out.loc[0, "top1"]
     'severs_disease'
     """
-    return _score(cases, model or Model.default(), keep=keep, chunk_size=chunk_size)
+    model = model or Model.default()
+    if type(cases).__module__.partition(".")[0] == "dask":
+        if intervals or options:
+            raise HeelnetError("a Dask DataFrame is scored without intervals or other "
+                               "options; give them when scoring a pandas DataFrame")
+        from .batch import score_dask
+
+        return score_dask(cases, model, keep=keep, chunk_size=chunk_size)
+    return _score(cases, model, keep=keep, chunk_size=chunk_size, intervals=intervals,
+                  **options)
 
 
 def evaluate(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,
@@ -241,9 +303,10 @@ def sweep(model: diagnosis.ModelCore, cases: pd.DataFrame,
     return run(model, cases, edit, values)
 
 
-def export_network(model: diagnosis.ModelCore, fmt: str, path: str | os.PathLike[str]) -> Path:
+def export_network(model: diagnosis.ModelCore, fmt: str, path: str | os.PathLike[str], *,
+                   force: bool = False) -> Path:
     """Write ``model``'s network as ``bif``, ``xmlbif`` or ``xdsl``; see
     :func:`model.export.export_network`."""
     from .export import export_network as write
 
-    return write(model, fmt, path)
+    return write(model, fmt, path, force=force)

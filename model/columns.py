@@ -13,19 +13,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import HeelnetError, UnknownIdError
-from .files import UNREADABLE
+from .reader import UNREADABLE
 from .vocabulary import suggestion
 
 if TYPE_CHECKING:
     from .diagnosis import ModelCore
 
-__all__ = ["CASE_ID", "EXPECTED_CONDITION", "EXPECTED_TRIAGE", "Layout", "plan_columns",
-           "result_columns"]
+__all__ = ["CASE_ID", "EXPECTED_CONDITION", "EXPECTED_TRIAGE", "NONE", "P_NONE", "Layout",
+           "plan_columns", "result_columns"]
 
 CASE_ID = "case_id"
 EXPECTED_CONDITION = "expected_condition"
 EXPECTED_TRIAGE = "expected_triage"
+#: The ``expected_condition`` of a case known to have none of the modelled conditions.
+NONE = "none"
 NOTES = "notes"
+#: P(none of the modelled conditions | the case's findings).
+P_NONE = "p_none"
 #: Free-text columns that pass through without being named.
 DEFAULT_KEEP = (NOTES, "source")
 
@@ -58,16 +62,20 @@ class Layout:
         return self.has_expected_condition or self.has_expected_triage
 
 
-def result_columns(model: ModelCore) -> tuple[str, ...]:
-    """The columns :func:`score` computes, before the copied expected and free-text ones."""
+def result_columns(model: ModelCore, intervals: bool = False) -> tuple[str, ...]:
+    """The columns :func:`score` computes, before the copied expected and free-text ones
+    (with ``intervals``, ``p_<condition>_low`` and ``_high`` after the ``p_`` columns)."""
+    ranges = (f"p_{c}_{end}" for c in model.conditions for end in ("low", "high"))
     return (
         CASE_ID, "top1", "top1_probability", "top2", "top2_probability",
         "top3", "top3_probability", "triage", "red_flags",
-        *(f"p_{c}" for c in model.conditions), "error",
+        *(f"p_{c}" for c in model.conditions), P_NONE, *(ranges if intervals else ()),
+        "error",
     )
 
 
-def plan_columns(columns: Sequence[Any], model: ModelCore, keep: Iterable[str] = ()) -> Layout:
+def plan_columns(columns: Sequence[Any], model: ModelCore, keep: Iterable[str] = (),
+                 intervals: bool = False) -> Layout:
     """Check the column names of an input table and say what each one is.
 
     Parameters
@@ -77,6 +85,8 @@ def plan_columns(columns: Sequence[Any], model: ModelCore, keep: Iterable[str] =
     model : ModelCore
     keep : iterable of str
         Extra free-text columns to copy to the output (``notes`` always is).
+    intervals : bool
+        The output has the interval columns (see :func:`result_columns`).
 
     Returns
     -------
@@ -95,7 +105,7 @@ def plan_columns(columns: Sequence[Any], model: ModelCore, keep: Iterable[str] =
     vocab = model.vocabulary
     names = [str(c) if isinstance(c, str) else c for c in columns]
     keep = tuple(dict.fromkeys(keep))
-    computed = result_columns(model)
+    computed = result_columns(model, intervals)
     for name in keep:
         if name in vocab.inputs or (name in computed and name != CASE_ID):
             raise HeelnetError(
@@ -106,7 +116,19 @@ def plan_columns(columns: Sequence[Any], model: ModelCore, keep: Iterable[str] =
             raise HeelnetError(f"--keep '{name}': '{name}' is already copied to the output")
     seen: set[Any] = set()
     for position, name in enumerate(names, start=1):
-        if not isinstance(name, str) or not name.strip():
+        if isinstance(name, tuple):
+            raise HeelnetError(
+                f"column {position} is named {name!r}: the table has a header of several rows "
+                "(a MultiIndex); give it one row of names, the vocabulary ids"
+            )
+        if not isinstance(name, str):
+            raise HeelnetError(
+                f"column {position} is named {name!r} (of type {type(name).__name__}), not a "
+                "string; "
+                "name the columns by their vocabulary ids (was the file read without its "
+                "header line?)"
+            )
+        if not name.strip():
             raise HeelnetError(
                 f"column {position} has no name; every column needs a header "
                 "(is there a stray comma at the end of the header line?)"
@@ -142,6 +164,14 @@ def _column_error(name: str, model: ModelCore, extra: Sequence[str]) -> UnknownI
             f"column '{name}' is a {vocab.kind(name)}, not a finding or context item; "
             f"give only what is known about the patient (the answer goes in '{answer}')"
         )
+    for mark, what in ((";", "semicolons (;)"), ("\t", "tabs")):
+        if mark in name:
+            return UnknownIdError(
+                f"unknown column '{name[:60]}'{'...' if len(name) > 60 else ''}: the header "
+                f"looks separated by {what}, but cases are read as comma-separated values; "
+                "save the file as CSV with commas (in Excel: 'CSV UTF-8 (Comma delimited)'; "
+                "in pandas: to_csv() with the default sep=',')"
+            )
     return UnknownIdError(
         f"unknown column '{name}'{suggestion(name, [*vocab.inputs, *extra])}; columns are "
         "context and finding ids from the vocabulary, case_id, expected_condition, "

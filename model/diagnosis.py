@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,21 +22,17 @@ import pandas as pd
 
 from .encoding import Encoding
 from .engine import Engine
-from .errors import InvalidValueError
+from .errors import ImpossibleEvidenceError
 from .knowledge import KnowledgeBase, from_parameters, load_priors
 from .network import NetworkTables, build
 from .triage import TriageRules
+from .uncertainty import DRAWS, SEED, posterior_intervals
 from .vocabulary import Value, Vocabulary
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
 
-__all__ = ["IMPOSSIBLE", "Diagnosis", "ModelCore"]
-
-#: Why a case whose answers have probability 0 under the priors is refused.
-IMPOSSIBLE = ("the answers cannot all be true together (the priors give this combination "
-              "probability 0); check items that include one another, such as 'vascular_risk', "
-              "which includes 'diabetes'")
+__all__ = ["Diagnosis", "ModelCore"]
 
 M = TypeVar("M", bound="ModelCore")
 
@@ -58,6 +55,14 @@ class Diagnosis:
         What was given, after validation (not-asked items dropped).
     model : ModelCore
         The model that made it.
+    intervals : dict or None
+        With ``diagnose(..., intervals=True)``: ``{condition_id: (low, high)}``, the
+        90 % interval of each posterior over the numbers' plausible ranges (see
+        :mod:`model.uncertainty`); None when not asked.
+    p_none : float
+        P(none of the modelled conditions is present | findings): what is left for
+        pain that the model does not explain. Conditions may be present together, so
+        their probabilities need not sum to 1 - p_none.
     """
 
     ranked: tuple[tuple[str, float], ...]
@@ -66,28 +71,45 @@ class Diagnosis:
     red_flags: tuple[str, ...]
     findings: dict[str, Value]
     model: ModelCore = field(repr=False, compare=False)
+    intervals: dict[str, tuple[float, float]] | None = None
+    p_none: float = math.nan
 
     def top(self, n: int = 3) -> tuple[tuple[str, float], ...]:
         """The ``n`` most probable conditions."""
         return self.ranked[:n]
 
+    def _range(self, condition: str, fmt: str = ".3f") -> str:
+        if self.intervals is None:
+            return ""
+        low, high = self.intervals[condition]
+        return f" ({low:{fmt}}-{high:{fmt}})"
+
     def __repr__(self) -> str:
-        top = ", ".join(f"{c} {p:.3f}" for c, p in self.ranked[:3])
+        top = ", ".join(f"{c} {p:.3f}{self._range(c)}" for c, p in self.ranked[:3])
         flags = "; ".join(self.red_flags) or "none"
-        return f"Diagnosis(top=[{top}], triage='{self.triage}', red_flags=[{flags}])"
+        return (f"Diagnosis(top=[{top}], p_none={self.p_none:.3f}, triage='{self.triage}', "
+                f"red_flags=[{flags}])")
 
     def _repr_html_(self) -> str:
+        shown = self.intervals is not None
         rows = "".join(
             f"<tr><td>{html.escape(c)}</td><td>{p:.3f}</td>"
-            f"<td><div style='background:#4c72b0;height:0.8em;width:{100 * p:.0f}px'>"
+            + (f"<td>{self._range(c).strip(' ()')}</td>" if shown else "")
+            + f"<td><div style='background:#4c72b0;height:0.8em;width:{100 * p:.0f}px'>"
             "</div></td></tr>"
             for c, p in self.ranked[:8]
         )
         flags = "".join(f"<li>{html.escape(f)}</li>" for f in self.red_flags) or "<li>none</li>"
+        head = "<th>90% range</th>" if shown else ""
+        note = ("90% range: how far each probability moves over the plausible ranges of the "
+                "model's numbers (see .interval_drivers()). " if shown else "")
         return (
             f"<div><b>Triage:</b> {html.escape(self.triage)}<br><b>Red flags:</b><ul>{flags}</ul>"
-            f"<table><tr><th>condition</th><th>P(present)</th><th></th></tr>{rows}</table>"
-            "<small>Research and teaching model: probabilities, not a diagnosis.</small></div>"
+            f"<table><tr><th>condition</th><th>P(present)</th>{head}<th></th></tr>{rows}"
+            f"<tr><td><i>none of the {len(self.probabilities)} modelled conditions</i></td>"
+            f"<td>{self.p_none:.3f}</td>{'<td></td>' if shown else ''}<td></td></tr></table>"
+            f"<small>{note}Research and teaching model: probabilities, not a diagnosis."
+            "</small></div>"
         )
 
 
@@ -123,6 +145,12 @@ class ModelCore:
             knowledge.triage_rules, self.vocabulary.triage_levels, self.findings, self.conditions,
             {node: self.encoding.states[node] for node in self.context_nodes},
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the knowledge base only (for Dask workers): the receiver rebuilds the
+        encoding, tables and engine from it, reading the engine's structure from its
+        caches, so no compiled code or pgmpy network travels."""
+        return type(self), (self.knowledge,)
 
     # construction -----------------------------------------------------------
     @classmethod
@@ -204,23 +232,117 @@ class ModelCore:
         """P(condition present | case) for validated cases: (n_cases, n_conditions)."""
         return self.infer(*self.encoding.encode(cases))
 
+    @functools.cached_property
+    def _none_engine(self) -> Engine:
+        """The engine held at "no condition present" (see :meth:`Engine.none_present`)."""
+        return self.engine.none_present()
+
+    def log_none(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
+        """log P(none of the conditions, evidence) per encoded case, exactly.
+
+        With no condition present the findings depend on their leaks alone, so
+        P(none, e) = P(none, context) × Π leak (present) × Π (1 - leak) (absent); the
+        first factor is P(evidence) of the engine held at no condition present, with no
+        finding given (cheap: no present finding), summed over unknown context.
+        """
+        findings, context = np.asarray(findings), np.asarray(context, dtype=np.int64)
+        if not len(context):
+            return np.zeros(0)
+        radix = [len(self.encoding.states[x]) + 1 for x in self.context_nodes]
+        if math.prod(radix) < 1 << 62:  # one whole-number key per pattern: fast to factorize
+            keys = (context + 1) @ np.cumprod([1, *radix[:-1]], dtype=np.int64)
+            back = pd.factorize(keys)[0]
+            patterns = np.empty((back.max() + 1, context.shape[1]), dtype=np.int64)
+            patterns[back] = context  # every row of a pattern is the same
+        else:
+            patterns, back = np.unique(context, axis=0, return_inverse=True)
+            back = back.reshape(-1)
+        blank = np.full((len(patterns), len(self.findings)), -1, dtype=np.int8)
+        log_context = self._none_engine.log_evidence(patterns, blank)[back]
+        leak = np.asarray(self.tables.leak, dtype=float)
+        with np.errstate(divide="ignore"):  # log 0 as a huge finite number: 0 × it is 0
+            yes, no = np.maximum(np.log(leak), -1e300), np.maximum(np.log1p(-leak), -1e300)
+        return log_context + (findings == 1) @ yes + (findings == 0) @ no
+
+    def infer_all(self, context: np.ndarray, findings: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(posteriors, p_none, log P(evidence))`` of many encoded cases (arrays as in
+        :meth:`infer`); posteriors and p_none are NaN where P(evidence) is 0."""
+        log_z, joint = self.engine.joint(context, findings)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            probs = joint / np.exp(log_z)[:, None]
+            none = np.minimum(np.exp(self.log_none(context, findings) - log_z), 1.0)
+        none[~np.isfinite(log_z)] = np.nan
+        return probs, none, log_z
+
+    def impossible(self, context: np.ndarray, findings: np.ndarray,
+                   given: Mapping[str, Value] | None = None) -> ImpossibleEvidenceError:
+        """The error for one encoded case of probability 0, naming a smallest set of its
+        items that cannot occur together (each one is needed: without it the others
+        are possible). Items are dropped one at a time; a drop is kept when the
+        case stays impossible."""
+        context, findings = np.array(context, dtype=np.int64), np.array(findings, np.int8)
+        items = [(0, j) for j in np.flatnonzero(context >= 0)]
+        items += [(1, j) for j in np.flatnonzero(findings >= 0)]
+        for kind, j in items:
+            trial_c, trial_f = context.copy(), findings.copy()
+            (trial_c if kind == 0 else trial_f)[j] = -1
+            if not np.isfinite(self.engine.log_evidence(trial_c[None], trial_f[None])[0]):
+                context, findings = trial_c, trial_f
+        named = [self._item(0, j, context[j], given) for j in np.flatnonzero(context >= 0)]
+        named += [self._item(1, j, findings[j], given) for j in np.flatnonzero(findings >= 0)]
+        return ImpossibleEvidenceError(_impossible_message(named))
+
+    def _item(self, kind: int, j: int, code: int, given: Mapping[str, Value] | None) -> str:
+        """``id=value`` of one item of an encoded case, as given when known."""
+        if kind == 1:
+            return f"{self.findings[j]}={'yes' if code else 'no'}"
+        node = self.context_nodes[j]
+        item = self.encoding.item_of(node)
+        if given is not None and item in given:
+            value = given[item]
+            return f"{item}={'yes' if value is True else 'no' if value is False else value}"
+        return f"{node}={self.encoding.states[node][code]}"
+
     # diagnosis ----------------------------------------------------------------
-    def diagnose(self, findings: Mapping[str, Any]) -> Diagnosis:
-        """Rank the conditions and triage one case; see :func:`model.diagnose`."""
+    def diagnose(self, findings: Mapping[str, Any], intervals: bool = False, *,
+                 draws: int = DRAWS, seed: int = SEED) -> Diagnosis:
+        """Rank the conditions and triage one case; see :func:`model.diagnose`.
+
+        Raises :class:`~model.errors.ImpossibleEvidenceError` when the model gives the
+        findings probability 0 (only an edited model can)."""
         given = self.vocabulary.validate(findings)
         context, coded = self.encoding.encode([given])
-        probs = self.infer(context, coded)
-        if not np.isfinite(probs).all():
-            raise InvalidValueError(f"{IMPOSSIBLE}; got {given}")
+        probs, none, log_z = self.infer_all(context, coded)
+        if not np.isfinite(log_z[0]):
+            raise self.impossible(context[0], coded[0], given)
         triage = self.triage_rules.assess(coded, probs, context)[0]
-        return self._wrap(given, probs[0], triage.level, triage.red_flags)
+        ranges = None
+        if intervals:
+            low, high = posterior_intervals(self, context, coded, draws=draws, seed=seed)
+            ranges = {c: (float(low[0, j]), float(high[0, j]))
+                      for j, c in enumerate(self.conditions)}
+        return self._wrap(given, probs[0], triage.level, triage.red_flags, ranges,
+                          float(none[0]))
 
     def _wrap(self, given: dict[str, Value], probs: np.ndarray, level: str,
-              flags: tuple[str, ...]) -> Diagnosis:
+              flags: tuple[str, ...], intervals: dict[str, tuple[float, float]] | None = None,
+              p_none: float = math.nan) -> Diagnosis:
         order = sorted(range(len(self.conditions)), key=lambda j: -probs[j])
         ranked = tuple((self.conditions[j], float(probs[j])) for j in order)
         probabilities = {c: float(p) for c, p in zip(self.conditions, probs, strict=True)}
-        return self._result(ranked, probabilities, level, flags, given, self)
+        return self._result(ranked, probabilities, level, flags, given, self, intervals,
+                            p_none)
+
+
+def _impossible_message(items: Sequence[str]) -> str:
+    """``a=yes and b=no cannot occur together under this model ...``"""
+    if len(items) > 1:
+        what = ", ".join(items[:-1]) + f" and {items[-1]} cannot occur together"
+    else:
+        what = f"{items[0]} cannot occur" if items else "this case cannot occur"
+    return (f"{what} under this model (probability 0), so no posterior can be computed; "
+            "check the numbers behind it (a likelihood or leak of 0 or 1) or the answers")
 
 
 @functools.cache

@@ -3,7 +3,8 @@ closest valid ids. All subclass ``ValueError``."""
 
 from __future__ import annotations
 
-__all__ = ["HeelnetError", "InvalidValueError", "PriorsError", "UnknownIdError"]
+__all__ = ["HeelnetError", "ImpossibleEvidenceError", "InvalidValueError", "PriorsError",
+           "UnknownIdError"]
 
 
 class HeelnetError(ValueError):
@@ -23,3 +24,9 @@ class InvalidValueError(HeelnetError):
 
 class PriorsError(HeelnetError):
     """A problem in the knowledge base; the message names the file and line."""
+
+
+class ImpossibleEvidenceError(HeelnetError):
+    """Findings that the model says cannot occur together (probability 0), so no
+    posterior exists; the message names a smallest such set. Only an edited model
+    (a likelihood or leak of 0 or 1) can give one."""

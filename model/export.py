@@ -99,7 +99,8 @@ def exported_network(model: ModelCore) -> DiscreteBayesianNetwork:
     return model.tables.to_pgmpy(compact=True, chain_above=WIDEST)
 
 
-def export_network(model: ModelCore, fmt: str, path: str | os.PathLike[str]) -> Path:
+def export_network(model: ModelCore, fmt: str, path: str | os.PathLike[str], *,
+                   force: bool = False) -> Path:
     """Write ``model``'s network to ``path`` in format ``fmt``.
 
     Parameters
@@ -109,8 +110,11 @@ def export_network(model: ModelCore, fmt: str, path: str | os.PathLike[str]) -> 
     fmt : {"bif", "xmlbif", "xdsl"}
         The file format; see the module docstring for which tools read each.
     path : path-like
-        The file to write. Its folder must exist; an existing file is replaced
-        atomically.
+        The file to write (see :func:`model.files.write_atomic`): its folder must
+        exist; an existing file is replaced atomically, a link's target likewise,
+        ``-`` is standard output.
+    force : bool
+        Replace the file even if it is read-only.
 
     Returns
     -------
@@ -136,5 +140,5 @@ def export_network(model: ModelCore, fmt: str, path: str | os.PathLike[str]) -> 
     check_parameter("export_network", "fmt", fmt, Options(FORMATS))
     target = Path(path)
     text = _render(_parents_first(exported_network(model)), fmt).decode("utf-8")
-    write_atomic(target, lambda handle: handle.write(text))
+    write_atomic(target, lambda handle: handle.write(text), force=force)
     return target

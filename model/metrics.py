@@ -11,13 +11,18 @@ Definitions
 - **Recall** of a condition: of the cases that list it as expected, the share that
   rank it first (or in the top three).
 - **Calibration** looks at every condition probability of every case with an
-  expected condition, against 1 if that condition is expected and 0 if not. On
-  simulated cases, whose expected conditions are the full truth, this is the
-  model's calibration; on hand-written vignettes, where another condition may be
-  present but unlisted, it is only indicative. Brier score and log loss are
-  scikit-learn's, summed chunk by chunk; the reliability bins are equal-width (the
-  same bins as ``sklearn.calibration.calibration_curve(strategy="uniform")``), and
-  the expected calibration error, which scikit-learn lacks, is
+  expected condition (or ``none``: known to have no modelled condition), against
+  1 if that condition is expected and 0 if not. On simulated cases, whose expected
+  conditions are the full truth, this is the model's calibration *in the setting
+  they were drawn in*: with ``simulate --all-cases`` (cases with no condition kept
+  as ``none``) the model is calibrated; by default only cases with a condition are
+  kept, a selection the model does not see, and its probabilities run low. On
+  hand-written vignettes, where another condition may be present but unlisted, it
+  is only indicative. Top-k accuracy and recall count cases with a condition only.
+  Brier score and log loss are scikit-learn's, summed chunk by chunk; the
+  reliability bins are equal-width (the same bins as
+  ``sklearn.calibration.calibration_curve(strategy="uniform")``), and the expected
+  calibration error, which scikit-learn lacks, is
   ``sum_b n_b / N * |mean predicted_b - observed frequency_b|`` over those bins.
 - **Triage**: agreement is the share of cases whose advice equals
   ``expected_triage``; **under-triage** is advice less urgent than expected, counted
@@ -31,7 +36,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import brier_score_loss, confusion_matrix, log_loss
 
 __all__ = ["Metrics", "Summary", "expected_calibration_error", "reliability_bins", "summarise"]
 
@@ -95,6 +99,7 @@ class Summary:
     log_loss_sum: float
     cells: int
     under_triaged: tuple[tuple[str, str, str], ...] = field(default=())
+    with_none: int = 0  # cases whose expected_condition is 'none' (in calibration only)
 
     # accuracy ---------------------------------------------------------------
     @property
@@ -235,6 +240,7 @@ class Metrics:
         self._index = {c: i for i, c in enumerate(self.conditions)}
         k = len(self.conditions)
         self.rows = self.errors = self.with_condition = self.top1 = self.top3 = 0
+        self.with_none = 0
         self.top1_probability_sum = 0.0
         self.expected = np.zeros(k, dtype=np.int64)
         self.hit1 = np.zeros(k, dtype=np.int64)
@@ -269,11 +275,14 @@ class Metrics:
     def _update_conditions(self, ok: pd.DataFrame) -> None:
         truth = self._expected_matrix(ok["expected_condition"])
         has = truth.any(axis=1)
+        none = ok["expected_condition"].fillna("").astype(str).str.strip().eq("none").to_numpy()
+        if none.any():  # no modelled condition: in calibration, not in accuracy
+            self.with_none += int(none.sum())
+            self._update_calibration(truth[none], ok.loc[none])
         if not has.any():
             return
         truth = truth[has]
         ok = ok.loc[has]
-        probs = ok[[f"p_{c}" for c in self.conditions]].to_numpy(dtype=float)
         top = np.full((len(ok), 3), -1)
         for k in range(min(3, len(self.conditions))):
             names = ok[f"top{k + 1}"].map(self._index)
@@ -292,11 +301,17 @@ class Metrics:
         for k in range(3):
             three[np.arange(len(ok)), np.maximum(top[:, k], 0)] |= top[:, k] >= 0
         self.hit3 += (truth & three).sum(axis=0)
-        # calibration: every condition probability against 0/1 expected
+        self._update_calibration(truth, ok)
+
+    def _update_calibration(self, truth: np.ndarray, ok: pd.DataFrame) -> None:
+        """Every condition probability against 0/1 expected."""
+        probs = ok[[f"p_{c}" for c in self.conditions]].to_numpy(dtype=float)
         y, p = truth.ravel().astype(int), probs.ravel()
         for total, part in zip(self.bins, reliability_bins(p, y, len(self.bins[0])),
                                strict=True):
             total += part
+        from sklearn.metrics import brier_score_loss, log_loss  # ~0.8 s: not on import
+
         self.brier_sum += brier_score_loss(y, p, pos_label=1) * len(y)
         self.log_loss_sum += log_loss(y, p, labels=[0, 1], normalize=False)
         self.cells += len(y)
@@ -309,6 +324,8 @@ class Metrics:
         exp = expected.to_numpy()[given]
         adv = ok["triage"].astype(str).to_numpy()[given]
         self.with_triage += int(given.sum())
+        from sklearn.metrics import confusion_matrix
+
         self.confusion += confusion_matrix(exp, adv, labels=list(self.levels))
         rank = {level: i for i, level in enumerate(self.levels)}
         exp_rank = np.array([rank[e] for e in exp])
@@ -331,6 +348,7 @@ class Metrics:
             bins=tuple(b.copy() for b in self.bins), brier_sum=self.brier_sum,
             log_loss_sum=self.log_loss_sum, cells=self.cells,
             under_triaged=tuple((c, e, a) for _, c, e, a in self.under),
+            with_none=self.with_none,
         )
 
 

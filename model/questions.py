@@ -32,7 +32,7 @@ Candidates are the findings not yet given and the context items not yet given
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ from .checks import Interval, check_parameter
 if TYPE_CHECKING:
     from .diagnosis import ModelCore
 
-__all__ = ["Question", "binary_entropy", "next_questions"]
+__all__ = ["Lookahead", "Question", "binary_entropy", "lookahead", "next_questions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,20 +95,105 @@ def binary_entropy(p: np.ndarray) -> np.ndarray:
     return np.nan_to_num(terms, nan=0.0)
 
 
-def _candidates(model: ModelCore, context: np.ndarray, findings: np.ndarray):
+@dataclass(frozen=True, slots=True)
+class Lookahead:
+    """Every unasked item, every answer to it, and what the evidence would become.
+
+    Row 0 of ``context``, ``findings`` and ``posteriors`` is the evidence as it
+    stands; row ``r >= 1`` is that evidence plus one answer, to the item
+    ``items[owner[r - 1]]``. Tools that choose questions (:func:`next_questions`,
+    :mod:`model.interview`) read it; every number in it is exact.
+
+    Attributes
+    ----------
+    items : tuple of str
+        The unasked input ids, vocabulary order (context items, then findings).
+    labels : tuple of tuple of str
+        The answers to each item (``("no", "yes")``, or the states of a context node).
+    owner : int array (n_answers,)
+        The item (index into ``items``) of each answer row.
+    p_answer : float array (n_answers,)
+        P(answer | evidence as it stands).
+    context, findings : int arrays (1 + n_answers, ...)
+        The engine arrays of each row.
+    posteriors : float array (1 + n_answers, n_conditions)
+    """
+
+    items: tuple[str, ...]
+    labels: tuple[tuple[str, ...], ...]
+    owner: np.ndarray
+    p_answer: np.ndarray
+    context: np.ndarray
+    findings: np.ndarray
+    posteriors: np.ndarray
+
+    def expected(self, values: np.ndarray) -> np.ndarray:
+        """Per item, the expectation over its answers of a per-answer-row quantity.
+
+        ``values`` has one entry per answer row (rows 1.. of the arrays).
+        """
+        out = np.zeros(len(self.items))
+        np.add.at(out, self.owner, self.p_answer * values)
+        return out
+
+    def information_gain(self) -> np.ndarray:
+        """Per item, the expected fall of the summed binary entropies (module docstring)."""
+        entropy = binary_entropy(self.posteriors).sum(axis=1)
+        return np.maximum(entropy[0] - self.expected(entropy[1:]), 0.0)  # clip rounding
+
+
+def _candidates(model: ModelCore, context: np.ndarray, findings: np.ndarray,
+                exclude: frozenset[str]):
     """(id, column kind, column index, answer labels, answer codes) for each unasked item."""
     encoding = model.encoding
     out = []
     for j, node in enumerate(model.context_nodes):
-        if context[0, j] >= 0:
+        item = encoding.item_of(node)
+        if context[0, j] >= 0 or item in exclude:
             continue
         states = encoding.states[node]
-        out.append((encoding.item_of(node), "context", j, tuple(states),
-                    tuple(range(len(states)))))
+        out.append((item, "context", j, tuple(states), tuple(range(len(states)))))
     for j, finding in enumerate(model.findings):
-        if findings[0, j] < 0:
+        if findings[0, j] < 0 and finding not in exclude:
             out.append((finding, "finding", j, ("no", "yes"), (0, 1)))
     return out
+
+
+def lookahead(model: ModelCore, context: np.ndarray, findings: np.ndarray,
+              exclude: Iterable[str] = ()) -> Lookahead:
+    """The :class:`Lookahead` of one encoded case: one batched, exact inference call.
+
+    Parameters
+    ----------
+    model : ModelCore
+    context, findings : int arrays (1, ...)
+        The case as engine arrays (see :meth:`ModelCore.infer`).
+    exclude : iterable of str
+        Unknown items not to offer (for example, items already answered "don't know").
+    """
+    candidates = _candidates(model, context, findings, frozenset(exclude))
+    rows = sum(len(c[4]) for c in candidates)
+    ctx = np.repeat(context, rows + 1, axis=0)
+    fnd = np.repeat(findings, rows + 1, axis=0)
+    owner = np.empty(rows, dtype=int)
+    r = 1  # row 0 is the evidence as given
+    for k, (_, kind, j, _, codes) in enumerate(candidates):
+        for code in codes:
+            (ctx if kind == "context" else fnd)[r, j] = code
+            owner[r - 1] = k
+            r += 1
+    log_z, joint = model.engine.joint(ctx, fnd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        posteriors = joint / np.exp(log_z)[:, None]
+    # P(answer | given): normalise P(given, answer) within each question
+    log_joint = log_z[1:]
+    peak = np.full(len(candidates), -np.inf)
+    np.maximum.at(peak, owner, log_joint)
+    weight = np.exp(log_joint - peak[owner])
+    total = np.zeros(len(candidates))
+    np.add.at(total, owner, weight)
+    return Lookahead(tuple(c[0] for c in candidates), tuple(c[3] for c in candidates), owner,
+                     weight / total[owner], ctx, fnd, posteriors)
 
 
 def next_questions(
@@ -139,41 +224,20 @@ def next_questions(
     """
     check_parameter("next_questions", "n", n, Interval(int, 1, None), allow_none=True)
     case = model.vocabulary.validate(given)
-    context, findings = model.encoding.encode([case])
-    candidates = _candidates(model, context, findings)
-    if not candidates:
+    table = lookahead(model, *model.encoding.encode([case]))
+    if not table.items:
         return []
-    rows = sum(len(c[4]) for c in candidates)
-    ctx = np.repeat(context, rows + 1, axis=0)
-    fnd = np.repeat(findings, rows + 1, axis=0)
-    owner = np.empty(rows, dtype=int)
-    r = 1  # row 0 is the evidence as given
-    for k, (_, kind, j, _, codes) in enumerate(candidates):
-        for code in codes:
-            (ctx if kind == "context" else fnd)[r, j] = code
-            owner[r - 1] = k
-            r += 1
-    posteriors = model.infer(ctx, fnd)
-    entropy = binary_entropy(posteriors).sum(axis=1)
-    log_joint = model.log_evidence(ctx[1:], fnd[1:])
-
-    # P(answer | given): normalise P(given, answer) within each question
-    peak = np.full(len(candidates), -np.inf)
-    np.maximum.at(peak, owner, log_joint)
-    weight = np.exp(log_joint - peak[owner])
-    total = np.zeros(len(candidates))
-    np.add.at(total, owner, weight)
-    p_answer = weight / total[owner]
-    expected = np.zeros(len(candidates))
-    np.add.at(expected, owner, p_answer * entropy[1:])
-    gain = np.maximum(entropy[0] - expected, 0.0)  # clip rounding below zero
-
-    out = []
-    for k, (item, _, _, labels, _) in enumerate(candidates):
-        probs = p_answer[owner == k]
-        answers = tuple((lab, float(p)) for lab, p in zip(labels, probs, strict=True))
-        p_yes = float(probs[1]) if labels == ("no", "yes") else None
-        meaning = model.vocabulary[item].meaning
-        out.append(Question(item, meaning, float(gain[k]), p_yes, answers))
+    gain = table.information_gain()
+    out = [question(model, table, k, float(gain[k])) for k in range(len(table.items))]
     out.sort(key=lambda q: -q.expected_gain)  # stable: ties keep vocabulary order
     return out if n is None else out[:n]
+
+
+def question(model: ModelCore, table: Lookahead, k: int, gain: float) -> Question:
+    """The :class:`Question` of item ``k`` of a lookahead table, with its answers' chances."""
+    labels = table.labels[k]
+    probs = table.p_answer[table.owner == k]
+    answers = tuple((lab, float(p)) for lab, p in zip(labels, probs, strict=True))
+    p_yes = float(probs[1]) if labels == ("no", "yes") else None
+    item = table.items[k]
+    return Question(item, model.vocabulary[item].meaning, gain, p_yes, answers)

@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from .files import write_atomic
 from .metrics import Summary
 
 __all__ = ["plot_confusion", "plot_recall", "plot_reliability", "write_report"]
@@ -29,6 +30,29 @@ _DISCLAIMER = ("heelnet is a research and teaching model, not a medical device: 
 def _heading(kind: str, title: str, width: int = 55) -> str:
     """A figure title wrapped to fit the figure: the kind of plot, then the case set."""
     return "\n".join(textwrap.wrap(f"{kind}: {title}" if title else kind, width))
+
+
+def _save(fig: Figure, path: Path) -> None:
+    """Write a figure as PNG, whole or not at all."""
+    write_atomic(path, lambda handle: fig.savefig(handle, format="png", dpi=110), binary=True,
+                 force=True)
+
+
+def _calibration_setting(summary: Summary) -> list[str]:
+    """Which setting the reliability diagram comes from, and what to expect of it."""
+    if summary.with_none:
+        return [f"{summary.with_none} of these cases have none of the modelled conditions "
+                "(`expected_condition` `none`, as `python -m model simulate --all-cases` "
+                "writes). Cases drawn that way from the model itself are the setting in which "
+                "its probabilities are calibrated: the points should lie within their bands.",
+                ""]
+    return ["Every case here has at least one expected condition. If the cases were chosen "
+            "for that (as `python -m model simulate` does by default, and as any set of "
+            "diagnosed cases is), the probabilities are expected to run low, the middle bins "
+            "below their bands: the model keeps weight for pain from none of its conditions "
+            "(`p_none`), which such a selection removes. Cases from "
+            "`python -m model simulate --all-cases` are the setting in which the model is "
+            "calibrated on its own cases.", ""]
 
 
 def _slug(title: str) -> str:
@@ -62,7 +86,7 @@ def plot_reliability(summary: Summary, path: Path, title: str = "") -> None:
                color="#999999", edgecolor="white", log=True)
     bottom.set_xlabel("predicted probability")
     bottom.set_ylabel("count (log)")
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
 
 
 def plot_confusion(summary: Summary, path: Path, title: str = "") -> None:
@@ -89,7 +113,7 @@ def plot_confusion(summary: Summary, path: Path, title: str = "") -> None:
     ax.set_title(f"{_heading('Triage', title)}\nagreement "
                  f"{summary.triage_agreement}/{summary.with_triage}; red boxes: under-triage "
                  f"({summary.under_triage})", fontsize=10)
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
 
 
 def plot_recall(summary: Summary, path: Path, title: str = "") -> None:
@@ -109,7 +133,7 @@ def plot_recall(summary: Summary, path: Path, title: str = "") -> None:
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8,
               frameon=False)
     ax.grid(axis="x", alpha=0.3)
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
 
 
 def _section(title: str, summary: Summary, folder: Path) -> list[str]:
@@ -145,7 +169,7 @@ def _section(title: str, summary: Summary, folder: Path) -> list[str]:
         lines += [f"![Reliability diagram]({name})", "",
                   "The reliability diagram pools every condition probability of every case "
                   "with an expected condition, against whether that condition was expected.",
-                  "", "### Recall per condition", "",
+                  "", *_calibration_setting(summary), "### Recall per condition", "",
                   "| condition | cases | ranked first | in top 3 |", "|---|---|---|---|"]
         for row in summary.recall().itertuples():
             lines.append(f"| {row.condition} | {row.cases} | {row.top1} ({row.recall_top1:.0%}) "
@@ -167,7 +191,8 @@ def _section(title: str, summary: Summary, folder: Path) -> list[str]:
     return lines
 
 
-def write_report(directory: str | Path, sections: Mapping[str, Summary]) -> Path:
+def write_report(directory: str | Path, sections: Mapping[str, Summary], *,
+                 force: bool = False) -> Path:
     """Write ``report.md`` and its PNG figures into ``directory`` (created if needed).
 
     Parameters
@@ -175,6 +200,8 @@ def write_report(directory: str | Path, sections: Mapping[str, Summary]) -> Path
     directory : path
     sections : mapping of title to Summary
         One section per case file, in order.
+    force : bool
+        Replace ``report.md`` even if it is read-only.
 
     Returns
     -------
@@ -187,5 +214,5 @@ def write_report(directory: str | Path, sections: Mapping[str, Summary]) -> Path
     for title, summary in sections.items():
         lines += _section(title, summary, folder)
     path = folder / "report.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    write_atomic(path, lambda handle: handle.write("\n".join(lines)), force=force)
     return path

@@ -44,9 +44,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .checks import Interval, check_ids, check_parameter
+from .checks import Interval, Options, check_ids, check_parameter
 from .knowledge import BOOL_STATES, KnowledgeBase
 from .network import rebuild
+from .progress import bar
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -64,7 +65,8 @@ NETWORK_TABLES = ("context_prior", "context_risk_ratio", "condition_prior", "ris
 _COLUMNS = (
     "parameter", "table", "node", "parent", "parent_state", "state", "value", "value_low",
     "value_high", "condition",
-    "posterior", "posterior_low", "posterior_high", "swing", "derivative",
+    "posterior", "posterior_low", "posterior_high", "swing", "derivative", "low", "high",
+    "range_swing",
 )
 
 
@@ -94,17 +96,20 @@ class Sensitivity:
     step: float
     table: pd.DataFrame
 
-    def ranked(self, condition: str | None = None, n: int | None = 10) -> pd.DataFrame:
+    def ranked(self, condition: str | None = None, n: int | None = 10, *,
+               by: str = "swing") -> pd.DataFrame:
         """The numbers that move ``condition``'s posterior most (all conditions if None).
 
         Ranked by ``|swing|``, the change of the posterior between the low and the
-        high value.
+        high value (``by="swing"``), or by ``|range_swing|``, the linearised change over
+        the number's plausible range (``by="range_swing"``: what drives its interval).
         """
+        check_parameter("Sensitivity.ranked", "by", by, Options(("swing", "range_swing")))
         rows = self.table if condition is None else self.table[self.table.condition == condition]
         if condition is not None and rows.empty:
             check_ids("Sensitivity.ranked", "condition", [condition], self.table.condition,
                       "condition")
-        order = rows.swing.abs().sort_values(ascending=False, kind="stable").index
+        order = rows[by].abs().sort_values(ascending=False, kind="stable").index
         out = rows.loc[order].reset_index(drop=True)
         return out if n is None else out.head(n)
 
@@ -256,30 +261,33 @@ def sensitivity(
     f0 = model.infer(context, findings)[0, cols]
     engine = model.engine
     out: list[dict[str, Any]] = []
-    for row, rec in params.iterrows():
-        rec = {**rec.to_dict(), "_row": row}
-        node, value = rec["node"], float(rec["value"])
-        delta = min(step * value, 0.5 * (_upper(kb, rec) - value))
-        ends = []
-        for moved in (value - delta, value + delta):
-            if delta <= 0:
-                ends.append(f0)
-                continue
-            moved_tables = rebuild(model.tables, _edited(kb, rec, moved), node)
-            ends.append(engine.refill(moved_tables).posteriors(context, findings)[0, cols])
-        lo, hi = ends
-        deriv = (_harmonic_derivative(f0, lo, hi, delta) if delta > 0
-                 else np.full(len(cols), np.nan))
-        label = _label(rec)
-        for k, cond in enumerate(conds):
-            out.append({
-                "parameter": label, "table": rec["table"], "node": rec["node"],
-                "parent": rec["parent"], "parent_state": rec["parent_state"],
-                "state": rec["state"], "value": value,
-                "value_low": value - delta, "value_high": value + delta, "condition": cond,
-                "posterior": f0[k], "posterior_low": lo[k], "posterior_high": hi[k],
-                "swing": hi[k] - lo[k], "derivative": deriv[k],
-            })
+    with bar(len(params), "sensitivity", " numbers", minimum=50) as shown:
+        for row, rec in params.iterrows():
+            rec = {**rec.to_dict(), "_row": row}
+            node, value = rec["node"], float(rec["value"])
+            delta = min(step * value, 0.5 * (_upper(kb, rec) - value))
+            ends = []
+            for moved in (value - delta, value + delta):
+                if delta <= 0:
+                    ends.append(f0)
+                    continue
+                moved_tables = rebuild(model.tables, _edited(kb, rec, moved), node)
+                ends.append(engine.refill(moved_tables).posteriors(context, findings)[0, cols])
+            lo, hi = ends
+            deriv = (_harmonic_derivative(f0, lo, hi, delta) if delta > 0
+                     else np.full(len(cols), np.nan))
+            label = _label(rec)
+            for k, cond in enumerate(conds):
+                out.append({
+                    "parameter": label, "table": rec["table"], "node": rec["node"],
+                    "parent": rec["parent"], "parent_state": rec["parent_state"],
+                    "state": rec["state"], "value": value,
+                    "value_low": value - delta, "value_high": value + delta, "condition": cond,
+                    "posterior": f0[k], "posterior_low": lo[k], "posterior_high": hi[k],
+                    "swing": hi[k] - lo[k], "derivative": deriv[k], "low": rec["low"],
+                    "high": rec["high"], "range_swing": deriv[k] * (rec["high"] - rec["low"]),
+                })
+            shown.update(1)
     return Sensitivity(case, step, pd.DataFrame(out, columns=list(_COLUMNS)))
 
 

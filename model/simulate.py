@@ -30,19 +30,22 @@ The same ``seed`` gives the same cases.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .checks import Interval, check_ids, check_parameter
+from .columns import NONE
 from .diagnosis import ModelCore
 from .errors import HeelnetError
 from .knowledge import AGE_INPUT, AGE_NODE
 from .network import NetworkTables
+from .progress import bar
 
-__all__ = ["Sample", "sample", "simulate"]
+__all__ = ["Sample", "iter_samples", "iter_simulated", "sample", "simulate"]
 
 #: Oldest age written for the top age band (display only; the model sees the band).
 OLDEST_SHOWN = 99
@@ -142,10 +145,25 @@ def draw_findings(tables: NetworkTables, truth: np.ndarray, rng: np.random.Gener
     return (rng.random(absent.shape) >= absent).astype(np.int8)
 
 
-def sample(model: ModelCore, n: int, rng: np.random.Generator, *, asked: float = ASKED,
-           context_known: float = 0.7, demographics_known: float = 0.95,
-           require_condition: bool = True, complaint: Iterable[str] | None = None) -> Sample:
-    """Draw ``n`` consulting cases (see the module docstring for every step).
+def sample(model: ModelCore, n: int, rng: np.random.Generator, **settings: Any) -> Sample:
+    """Draw ``n`` consulting cases (see the module docstring for every step); the
+    settings are those of :func:`iter_samples`."""
+    parts = list(iter_samples(model, n, rng, **settings))
+    if not parts:
+        return Sample(*(np.zeros((0, k), dtype=t) for k, t in (
+            (len(model.context_nodes), np.int64), (len(model.findings), np.int8),
+            (len(model.conditions), bool))), np.zeros(0, int), np.zeros(0, int))
+    return Sample(*(np.concatenate([getattr(p, f) for p in parts])
+                    for f in ("context", "findings", "truth", "ages", "triage")))
+
+
+def iter_samples(model: ModelCore, n: int, rng: np.random.Generator, *, asked: float = ASKED,
+                 context_known: float = 0.7, demographics_known: float = 0.95,
+                 require_condition: bool = True, complaint: Iterable[str] | None = None
+                 ) -> Iterator[Sample]:
+    """Draw ``n`` consulting cases a batch at a time (see the module docstring for every
+    step): the parts, in order, hold ``n`` cases in all, and are the same cases as
+    :func:`sample` draws with the same generator.
 
     Parameters
     ----------
@@ -165,8 +183,8 @@ def sample(model: ModelCore, n: int, rng: np.random.Generator, *, asked: float =
         Findings that count as a presenting complaint; by default every finding
         whose id contains ``pain``.
 
-    Returns
-    -------
+    Yields
+    ------
     Sample
     """
     check_parameter("sample", "n", n, Interval(int, 0, None))
@@ -181,13 +199,7 @@ def sample(model: ModelCore, n: int, rng: np.random.Generator, *, asked: float =
                            "got none.")
     complaint_idx = np.array([findings_ids.index(f) for f in chosen])
     kb = model.knowledge
-    parts: list[Sample] = []
     kept = 0
-    if n == 0:
-        empty = Sample(*(np.zeros((0, k), dtype=t) for k, t in (
-            (len(model.context_nodes), np.int64), (len(findings_ids), np.int8),
-            (len(model.conditions), bool))), np.zeros(0, int), np.zeros(0, int))
-        return empty
     batch = max(4 * n, 20_000)
     tables = model.tables
     drawn = 0
@@ -218,22 +230,28 @@ def sample(model: ModelCore, n: int, rng: np.random.Generator, *, asked: float =
         rules = model.triage_rules
         triage = rules.levels_of(rules.fired(reported[keep], truth[keep].astype(float),
                                              context[keep]))
-        parts.append(Sample(context[keep], reported[keep], truth[keep].astype(bool), ages[keep],
-                            triage))
+        take = min(int(keep.sum()), n - kept)
+        yield Sample(context[keep][:take], reported[keep][:take],
+                     truth[keep][:take].astype(bool), ages[keep][:take], triage[:take])
         kept += int(keep.sum())
         rate = max(kept, 1) / drawn
         batch = int(min(max(1.2 * (n - kept) / rate, 1000), 2_000_000))
-    return Sample(*(np.concatenate([getattr(p, f) for p in parts])[:n]
-                    for f in ("context", "findings", "truth", "ages", "triage")))
 
 
-def to_frame(model: ModelCore, cases: Sample, prefix: str = "sim") -> pd.DataFrame:
-    """Write simulated cases in the batch-scoring input format (text, blank = not asked)."""
+def to_frame(model: ModelCore, cases: Sample, prefix: str = "sim", first: int = 1,
+             total: int | None = None) -> pd.DataFrame:
+    """Write simulated cases in the batch-scoring input format (text, blank = not asked).
+
+    Cases are numbered from ``first``, with as many digits as ``total`` (all the cases
+    of which these are a part) needs. ``expected_condition`` is ``none`` for a case
+    with none of the modelled conditions.
+    """
     kb = model.knowledge
     n = len(cases)
-    width = len(str(n))
+    width = len(str(total if total is not None else n))
     data: dict[str, np.ndarray] = {
-        "case_id": np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+        "case_id": np.array([f"{prefix}{i:0{width}d}" for i in range(first, first + n)],
+                            dtype=object)
     }
     yes_no = np.array(["", "no", "yes"], dtype=object)
     for name in model.vocabulary.context:
@@ -247,13 +265,13 @@ def to_frame(model: ModelCore, cases: Sample, prefix: str = "sim") -> pd.DataFra
         data[name] = yes_no[cases.findings[:, j].astype(int) + 1]
     patterns, inverse = np.unique(cases.truth, axis=0, return_inverse=True)
     names = np.array(model.conditions)
-    joined = np.array(["|".join(names[p]) for p in patterns], dtype=object)
+    joined = np.array(["|".join(names[p]) or NONE for p in patterns], dtype=object)
     data["expected_condition"] = joined[inverse.reshape(-1)] if n else joined[:0]
     data["expected_triage"] = np.asarray(model.triage_rules.levels, dtype=object)[cases.triage]
     return pd.DataFrame(data)
 
 
-def simulate(n: int, model: ModelCore, seed: int = 0, **settings: object) -> pd.DataFrame:
+def simulate(n: int, model: ModelCore, seed: int = 0, **settings: Any) -> pd.DataFrame:
     """Simulate ``n`` consulting cases as a case table for :func:`model.scoring.score`.
 
     Parameters
@@ -266,23 +284,87 @@ def simulate(n: int, model: ModelCore, seed: int = 0, **settings: object) -> pd.
         The model to sample from (:func:`model.simulate` uses the bundled one).
     **settings
         ``asked``, ``context_known``, ``demographics_known``, ``require_condition``,
-        ``complaint``: see :func:`sample`.
+        ``complaint``: see :func:`iter_samples`. With ``require_condition=False``
+        (``simulate --all-cases``) every consulting case is kept, and the model's
+        posteriors are calibrated on the cases; by default only cases with a
+        condition are, and the posteriors run low on them.
 
     Returns
     -------
     pandas.DataFrame
         ``case_id``, the context and finding ids in vocabulary order (``yes``/``no``,
         a whole age, ``female``/``male``, blank for not asked), ``expected_condition``
-        and ``expected_triage``.
+        (``none`` for a case with no modelled condition) and ``expected_triage``.
 
     Examples
     --------
     >>> from model import Model
     >>> cases = simulate(5, Model.default(), seed=1)
-    >>> len(cases), cases["expected_condition"].ne("").all()
+    >>> len(cases), cases["expected_condition"].ne("none").all()
     (5, np.True_)
     """
+    frames = list(iter_simulated(n, model, seed, **settings))
+    if not frames:
+        return to_frame(model, sample(model, 0, np.random.default_rng(seed)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def iter_simulated(n: int, model: ModelCore, seed: int = 0, **settings: Any
+                   ) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`simulate`, a batch at a time (for writing many cases in flat
+    memory); a progress bar on a terminal for large ``n``."""
     check_parameter("simulate", "n", n, Interval(int, 0, None))
     check_parameter("simulate", "seed", seed, Interval(int, 0, None))
     rng = np.random.default_rng(seed)
-    return to_frame(model, sample(model, n, rng, **settings))  # type: ignore[arg-type]
+    first = 1
+    with bar(n, "simulating", " cases", minimum=20_000) as shown:
+        for part in iter_samples(model, n, rng, **settings):
+            yield to_frame(model, part, first=first, total=n)
+            first += len(part)
+            shown.update(len(part))
+
+
+def labelled_cases(model: ModelCore, n: int, seed: int = 0, *, asked: float = 1.0,
+                   require_condition: bool = False, tables: NetworkTables | None = None
+                   ) -> pd.DataFrame:
+    """``n`` people drawn from the whole population (no one selected for consulting),
+    as labelled cases for :func:`model.fit.fit`: ``expected_condition`` lists the
+    conditions present, or ``none``.
+
+    Each finding is asked with probability ``asked``; context is always known. With
+    ``require_condition`` only people with at least one condition are kept (a
+    selection on the conditions, which does not bias links and leaks). ``tables``
+    draws from other numbers of the same network (a "true" model).
+
+    Examples
+    --------
+    >>> from model import Model
+    >>> cases = labelled_cases(Model.default(), 3, seed=2)
+    >>> cases["expected_condition"].tolist()
+    ['none', 'none', 'none']
+    """
+    check_parameter("labelled_cases", "n", n, Interval(int, 1, None))
+    check_parameter("labelled_cases", "asked", asked, Interval(float, 0, 1, "right"))
+    rng = np.random.default_rng(seed)
+    net = tables if tables is not None else model.tables
+    contexts, truths = [], []
+    kept = 0
+    while kept < n:
+        context, truth = draw_truth(net, max(n, 20_000) if require_condition else n, rng)
+        if require_condition:
+            some = truth.any(axis=1)
+            context, truth = context[some], truth[some]
+        contexts.append(context)
+        truths.append(truth)
+        kept += len(truth)
+    context, truth = np.concatenate(contexts)[:n], np.concatenate(truths)[:n]
+    findings = draw_findings(net, truth, rng)
+    findings = np.where(rng.random(findings.shape) < asked, findings, -1).astype(np.int8)
+    ages = np.full(n, -1)
+    if AGE_NODE in model.context_nodes:
+        first = np.array([b[1] for b in model.knowledge.age_bands])
+        ages = first[context[:, model.context_nodes.index(AGE_NODE)]]
+    frame = to_frame(model, Sample(context, findings, truth.astype(bool), ages,
+                                   np.zeros(n, dtype=int)), prefix="person")
+    frame["expected_condition"] = frame["expected_condition"].replace("", "none")
+    return frame.drop(columns="expected_triage")

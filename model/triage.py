@@ -4,9 +4,9 @@ Rules live in ``priors/triage.csv``. A rule fires when all its findings are
 reported present, its context items are known to be in the given states (diabetes
 answered yes, an age band of childhood) and, if it names a condition, that
 condition's posterior reaches the rule's threshold. A context item that was not
-given never satisfies a rule, as a finding not asked never does. :meth:`TriageRules.fired` and :meth:`TriageRules.levels_of`
-are vectorised over cases; only the wording of each case's red flags is put
-together per case.
+given never satisfies a rule, as a finding not asked never does. :meth:`TriageRules.fired`
+and :meth:`TriageRules.levels_of` are vectorised over cases; only the wording of each case's
+red flags is put together per case.
 """
 
 from __future__ import annotations

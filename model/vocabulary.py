@@ -24,6 +24,7 @@ __all__ = ["HeelnetError", "InvalidValueError", "UnknownIdError", "Variable", "V
 
 KINDS = ("context", "finding", "condition", "triage")
 _WHOLE = re.compile(r"^\s*[+-]?\d+(\.0*)?\s*$")  # "41", "41.0"; not "4e1" or "forty"
+_BOOL_NUMBER = re.compile(r"^\s*([01])\.0*\s*$")  # "1.0", "0.0": pandas' floats of 1 and 0
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 BOOL_ACCEPTED = "yes/no, true/false or 1/0 (any case), or blank for not asked"
@@ -153,7 +154,13 @@ class Vocabulary:
         raise UnknownIdError(f"unknown finding '{name}'{suggestion(name, self.inputs)}")
 
     def parse(self, name: str, raw: Any) -> Value | None:
-        """Convert one raw value for ``name``; ``None`` means not asked (or unknown)."""
+        """Convert one raw value for ``name``; ``None`` means not asked (or unknown).
+
+        Several values at once (a list, an array, a Series) are an error, never read
+        as "not asked"."""
+        if _several(raw):
+            raise InvalidValueError(f"'{name}' must be one value, not several; got "
+                                    f"{_describe_several(raw)}")
         if is_blank(raw):
             return None
         if hasattr(raw, "item") and getattr(raw, "ndim", None) == 0:  # numpy or pandas scalar
@@ -203,6 +210,25 @@ class Vocabulary:
         return out
 
 
+def _several(raw: Any) -> bool:
+    """True for a container of values (list, tuple, set, dict, array, Series...)."""
+    if isinstance(raw, str | bytes):
+        return False
+    if isinstance(raw, list | tuple | set | frozenset | dict):
+        return True
+    return getattr(raw, "ndim", 0) not in (0, None)
+
+
+def _describe_several(raw: Any) -> str:
+    """``a numpy array of 3 values`` and the like."""
+    kind = {"ndarray": "numpy array", "Series": "pandas Series",
+            "DataFrame": "pandas DataFrame"}.get(type(raw).__name__, type(raw).__name__)
+    size = getattr(raw, "size", None)
+    if size is None:
+        size = len(raw)
+    return f"a {kind} of {size} value{'' if size == 1 else 's'}"
+
+
 def _parse_bool(name: str, raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
@@ -214,6 +240,9 @@ def _parse_bool(name: str, raw: Any) -> bool:
             return True
         if text in _FALSE:
             return False
+        number = _BOOL_NUMBER.match(text)  # what pandas writes for 1/0 in a column with blanks
+        if number:
+            return number.group(1) == "1"
     raise InvalidValueError(f"'{name}' must be {BOOL_ACCEPTED}; got {raw!r}")
 
 

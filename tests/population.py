@@ -87,7 +87,7 @@ class Population:
 
 
 @functools.lru_cache(maxsize=4)
-def _ve(model: Model):  # noqa: ANN202 - pgmpy is imported lazily
+def _ve(model: Model):
     from pgmpy.inference import VariableElimination
 
     return VariableElimination(model.network(compact=True))

@@ -22,7 +22,8 @@ def test_all_is_exactly_what_the_package_exports():
 
 def test_all_is_pinned():
     assert model.__all__ == [
-        "Diagnosis", "Explanation", "HeelnetError", "InvalidValueError", "Model", "PriorsError",
+        "Diagnosis", "Explanation", "HeelnetError", "ImpossibleEvidenceError", "Interview",
+        "InvalidValueError", "Model", "PriorsError",
         "Question", "Sensitivity", "Summary", "UnknownIdError", "diagnose", "evaluate",
         "evidence", "explain", "export_network", "network", "next_questions", "parameters",
         "scale_baseline", "score", "sensitivity", "simulate", "sweep", "widen_age_window",

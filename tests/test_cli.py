@@ -149,7 +149,7 @@ def test_export_to_a_missing_folder_is_one_line(tmp_path, capsys):
     (["diagnose", "pain_heel_back=yes", "pain_heel_back=no"], r"^error: 'pain_heel_back' is given twice; give each item once$"),
     (["diagnose", "pain_heel_back=yes", "--top", "0"], r"^error: --top must be a whole number of at least 1; got 0$"),
     (["simulate", "-n", "3", "--asked", "0", "-o", "unused.csv"], r"^error: The 'asked' parameter of sample must be a number in the range \(0, 1\]; got 0.0.$"),
-    (["--report", "somewhere", "diagnose", "fever=yes"], r"^error: --report goes with 'score' or no command, not 'diagnose'$"),
+    (["--report", "somewhere", "diagnose", "fever=yes"], r"^error: --report goes with 'score', 'interview' or no command, not 'diagnose'$"),
 ])
 def test_command_line_mistakes_are_one_line(capsys, argv, message):
     assert main(argv) == 1
@@ -179,3 +179,11 @@ def test_bundled_text_vignettes_score_as_they_are(tmp_path, capsys):
     original = pd.read_csv(str(source), dtype=str, keep_default_na=False)
     assert list(scored.source) == list(original.source)
     assert (scored.error == "").all()
+
+
+def test_warmup_leaves_the_kernel_ready(capsys):
+    from model.engine import kernel
+
+    assert main(["warmup"]) == 0
+    assert "inference kernel ready" in capsys.readouterr().out
+    assert kernel.run_serial.signatures and kernel.run_parallel.signatures

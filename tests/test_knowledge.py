@@ -49,7 +49,7 @@ BROKEN = [
     ("conditions.csv", "tear,,,0.05", "tear,sex,female,0.05",
      r"conditions.csv: condition 'tear' has no baseline row"),
     ("conditions.csv", "tendon,,,0.1,assumption,toy number", "tendon,,,0.1,guess,toy number",
-     r"conditions.csv, line 2: source_kind must be one of seed, literature, assumption; got 'guess'"),
+     r"conditions.csv, line 2: source_kind must be one of seed, literature, assumption, data; got 'guess'"),
     ("conditions.csv", "tendon,,,0.1,assumption,toy number", "tendon,,,0.1,assumption,",
      r"conditions.csv, line 2: source is empty; every number needs its source"),
     ("triage.csv", "tear_likely,emergency", "tear_likely,urgent",

@@ -193,14 +193,28 @@ def test_several_problems_in_one_row_are_all_named(toy_model):
     assert "'pain' must be" in out.loc[0, "error"] and "'sex' must be" in out.loc[0, "error"]
 
 
-def test_unreadable_bytes_spoil_only_their_row(tmp_path):
-    text = b"case_id,pain,notes\na,yes,fine\nb,yes,caf\xe9 latin-1\nc,no,fine\n"
+def test_unreadable_bytes_in_a_column_the_model_reads_spoil_only_their_row(tmp_path):
+    text = b"case_id,pain,notes\na,yes,fine\nb,y\xe9s,fine\nc,no,fine\n"
     code, target = run_score(tmp_path, text)
     assert code == 0
     out = read(target)
     assert out["case_id"].tolist() == ["a", "b", "c"]
-    assert out["error"].tolist() == ["", "line 3: unreadable bytes (not UTF-8) in column 'notes'", ""]
-    assert out.loc[1, "notes"] == "caf\ufffd latin-1"
+    assert out["error"].tolist()[0] == out["error"].tolist()[2] == ""
+    assert out.loc[1, "error"].startswith("line 3: unreadable bytes (not UTF-8) in column 'pain'")
+
+
+def test_unreadable_bytes_in_free_text_are_replaced_and_flagged_not_fatal(tmp_path, capsys):
+    """Issue 14: a latin-1 byte in notes (or a --keep column) blocked scoring its row."""
+    text = b"case_id,pain,notes,ward\na,yes,fine,x\nb,yes,caf\xe9 latin-1,\xe9ast\nc,no,fine,y\n"
+    code, target = run_score(tmp_path, text, "--keep", "ward")
+    assert code == 0
+    out = read(target)
+    assert out["error"].tolist() == ["", "", ""]
+    assert out.loc[1, "notes"] == "caf\ufffd latin-1" and out.loc[1, "ward"] == "\ufffdast"
+    assert out.loc[1, "top1"] != ""
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "note: 1 row(s) had bytes that are not UTF-8" in err
+    assert "line 3" in err
 
 
 def test_wrong_number_of_cells_spoils_only_its_row(tmp_path):
@@ -290,7 +304,7 @@ def test_old_output_untouched_when_the_header_is_bad(tmp_path):
 def test_old_output_untouched_when_scoring_fails_midway(tmp_path, monkeypatch, capsys):
     target = write(tmp_path / "out.csv", "old results\n")
     calls = []
-    original = Model.infer
+    original = Model.infer_all
 
     def failing(self, context, findings):
         calls.append(len(context))
@@ -298,7 +312,7 @@ def test_old_output_untouched_when_scoring_fails_midway(tmp_path, monkeypatch, c
             raise HeelnetError("engine failed on the second chunk")
         return original(self, context, findings)
 
-    monkeypatch.setattr(Model, "infer", failing)
+    monkeypatch.setattr(Model, "infer_all", failing)
     code, _ = run_score(tmp_path, CASES.to_csv(index=False), "--chunk-size", "2")
     assert code == 1
     assert "engine failed on the second chunk" in capsys.readouterr().err
@@ -306,11 +320,18 @@ def test_old_output_untouched_when_scoring_fails_midway(tmp_path, monkeypatch, c
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
 
 
-def test_output_may_replace_the_input(tmp_path):
+def test_output_that_is_the_input_is_refused_by_any_path(tmp_path, capsys):
+    """Issue 14: -o equal to the input destroyed the input."""
     source = write(tmp_path / "cases.csv", CASES.to_csv(index=False))
-    assert main(["score", str(source), "-o", str(source), "--priors", TOY, "--quiet"]) == 0
-    assert read(source)["case_id"].tolist() == ["c1", "c2", "c3", "c4"]
-    assert "p_tendon" in read(source).columns
+    (tmp_path / "link.csv").symlink_to(source)
+    (tmp_path / "sub").mkdir()
+    for target in (source, tmp_path / "link.csv", tmp_path / "sub" / ".." / "cases.csv"):
+        code = main(["score", str(source), "-o", str(target), "--priors", TOY, "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1
+        assert "it is the input file" in err
+    assert source.read_text() == CASES.to_csv(index=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "link.csv", "sub"]
 
 
 @functools.cache
@@ -347,3 +368,95 @@ def test_pandas_dtypes(toy_model):
     assert (out["error"] == "").all()
     assert out.loc[0, "p_tendon"] == pytest.approx(
         toy_model.diagnose({"pain": True, "lump": True, "age_years": 40}).probabilities["tendon"])
+
+
+# ----------------------------------------------------------------------------- issue 14
+
+
+def test_list_cells_are_errors_of_their_row_not_a_type_error(toy_model):
+    """Issue 14: score() with list cells gave a raw `TypeError: unhashable`."""
+    table = pd.DataFrame({"pain": [["yes"], "yes", {"a": 1}],
+                          "expected_condition": ["tendon", ["tear"], "tendon"]})
+    out = score(table, toy_model)
+    assert out.loc[0, "error"] == "'pain' must be one value, not several; got a list of 1 value"
+    assert out.loc[1, "error"] == "expected_condition must be text; got a list or other container"
+    assert out.loc[2, "error"].startswith("'pain' must be one value")
+    assert out["top1"].tolist() == ["", "", ""]
+    assert score(table.iloc[[1]].assign(expected_condition="tendon"), toy_model).loc[1, "error"] == ""
+
+
+@pytest.mark.parametrize(("columns", "message"), [
+    ([0, 1], r"column 1 is named 0 \(of type int\), not a string; .*header line"),
+    (pd.MultiIndex.from_tuples([("pain", "a"), ("lump", "b")]),
+     r"column 1 is named \('pain', 'a'\): the table has a header of several rows"),
+])
+def test_int_and_multiindex_column_names_say_what_is_wrong(toy_model, columns, message):
+    """Issue 14: int or MultiIndex column names got "stray comma at end of header line?"."""
+    with pytest.raises(HeelnetError, match=message):
+        score(pd.DataFrame([["yes", "no"]], columns=columns), toy_model)
+
+
+@pytest.mark.parametrize("size", [0, -1, 2.5, "10"])
+def test_bad_chunk_size(toy_model, size):
+    """Issue 14: chunk_size 0 or -1 gave raw errors."""
+    with pytest.raises(HeelnetError, match=r"The 'chunk_size' parameter of score must be a "
+                                           r"whole number in the range \[1, inf\)"):
+        score(CASES, toy_model, chunk_size=size)
+
+
+@pytest.mark.parametrize("size", ["0", "-1"])
+def test_bad_chunk_size_in_the_cli_is_one_line(tmp_path, capsys, size):
+    code, target = run_score(tmp_path, CASES.to_csv(index=False), "--chunk-size", size)
+    err = capsys.readouterr().err
+    assert code == 1 and err == f"error: --chunk-size must be 1 or more; got {size}\n"
+    assert not target.exists()
+
+
+def test_score_of_a_dataframe_keeps_memory_flat(toy_model):
+    """Issue 14: score(df) held every chunk and then a concatenated copy (1.8 GB peak on 1 M
+    rows). Now the output is filled a chunk at a time, so what is used beyond the output
+    itself does not grow with the number of rows (Python allocations, counted by
+    tracemalloc: allocation sizes, not timing)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"pain": rng.choice(["yes", "no", ""], 40_000),
+                          "lump": rng.choice(["yes", "no", ""], 40_000)})
+    score(table.iloc[:10], toy_model)
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    extra = {}
+    try:
+        for n in (10_000, 40_000):
+            tracemalloc.reset_peak()
+            out = score(table.iloc[:n], toy_model, chunk_size=2000)
+            kept, peak = tracemalloc.get_traced_memory()
+            assert len(out) == n
+            extra[n] = peak - kept
+            del out
+    finally:
+        if not tracing:
+            tracemalloc.stop()
+    # four times the rows: the memory beyond the output stays about the same
+    assert extra[40_000] < 1.5 * extra[10_000] + 200_000, extra
+
+
+def test_score_of_a_dataframe_shows_progress_on_a_terminal(toy_model, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    big = pd.concat([CASES] * 50, ignore_index=True)
+    score(big, toy_model, chunk_size=20)
+    assert "scoring" in terminal.getvalue() and "/200" in terminal.getvalue()
+    monkeypatch.setenv("HEELNET_PROGRESS", "0")
+    terminal.seek(0)
+    terminal.truncate()
+    score(big, toy_model, chunk_size=20)
+    assert terminal.getvalue() == ""

@@ -9,7 +9,7 @@ from pgmpy.inference import VariableElimination
 
 from model import HeelnetError, Model, UnknownIdError, score, simulate
 from model.cli import main
-from model.simulate import draw_findings, draw_truth, sample
+from model.simulate import draw_findings, draw_truth, iter_samples, sample
 
 Z = 4.0  # |z| bound: with ~20 conditions and 10 bins, a false alarm has odds < 1 in 500
 
@@ -65,7 +65,7 @@ def test_simulated_cases_score_without_errors(toy_model):
 
 def test_without_condition_some_cases_have_none(toy_model):
     cases = simulate(500, seed=6, model=toy_model, require_condition=False)
-    assert (cases["expected_condition"] == "").any()
+    assert (cases["expected_condition"] == "none").any()
 
 
 def test_bad_settings(toy_model):
@@ -142,3 +142,71 @@ def test_toy_model_is_calibrated_on_its_own_cases(toy_model):
 
 def test_bundled_model_is_calibrated_on_its_own_cases(model):
     check_calibration(model, 40_000, seed=12)
+
+
+# ----------------------------------------------------------------------------- issue 14
+
+
+def bin_z(summary) -> np.ndarray:
+    """Observed minus predicted count per reliability bin, in standard errors (bins with 30
+    or more probabilities)."""
+    count, predicted, observed = summary.bins
+    mean = np.divide(predicted, count, out=np.zeros_like(predicted), where=count > 0)
+    z = (observed - predicted) / np.sqrt(np.maximum(predicted * (1 - mean), 1e-12))
+    return z[count >= 30]
+
+
+@pytest.mark.parametrize("all_cases", [True, False])
+def test_all_cases_reproduces_the_calibrated_setting_and_the_report_says_which(
+        tmp_path, capsys, all_cases):
+    """Issue 14: the README said simulated cases were calibrated, but `simulate` then
+    `score --report` put every middle bin far outside its band: the default keeps only cases
+    with a condition. `--all-cases` keeps the rest (expected_condition 'none'), and the
+    report says which setting its figures come from."""
+    import pandas as pd
+
+    from model import evaluate
+
+    toy = Model.from_directory("tests/toy_priors")
+    cases = tmp_path / "cases.csv"
+    argv = ["simulate", "-n", "2000", "--seed", "2", "--priors", "tests/toy_priors",
+            "-o", str(cases), *(["--all-cases"] if all_cases else [])]
+    assert main(argv) == 0
+    table = pd.read_csv(cases, dtype=str, keep_default_na=False)
+    assert (table["expected_condition"] == "none").any() == all_cases
+    report = tmp_path / "report"
+    assert main(["score", str(cases), "-o", str(tmp_path / "out.csv"), "--priors",
+                 "tests/toy_priors", "--quiet", "--report", str(report)]) == 0
+    text = (report / "report.md").read_text()
+    z = bin_z(evaluate(table, toy))
+    if all_cases:
+        assert "have none of the modelled conditions" in text
+        assert np.abs(z).max() < Z
+    else:
+        assert "Every case here has at least one expected condition" in text
+        assert "simulate --all-cases" in text
+        assert z.max() > Z  # the probabilities run low on cases chosen for a condition
+
+
+def test_simulate_seed_minus_one_is_one_line(tmp_path, capsys):
+    """Issue 14: `simulate --seed -1` was a numpy traceback."""
+    target = tmp_path / "cases.csv"
+    code = main(["simulate", "-n", "5", "--seed", "-1", "-o", str(target), "--priors",
+                 "tests/toy_priors"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("error: The 'seed' parameter of simulate must be a whole number")
+    assert not target.exists()
+
+
+def test_written_a_batch_at_a_time_the_file_is_the_table(tmp_path, toy_model):
+    """The CLI writes batches as they are drawn (flat memory); the rows are simulate()'s."""
+    import pandas as pd
+
+    target = tmp_path / "cases.csv"
+    assert main(["simulate", "-n", "6000", "--seed", "9", "-o", str(target), "--priors",
+                 "tests/toy_priors"]) == 0
+    table = simulate(6000, seed=9, model=toy_model)
+    assert len(list(iter_samples(toy_model, 6000, np.random.default_rng(9)))) > 1
+    pd.testing.assert_frame_equal(pd.read_csv(target, dtype=str, keep_default_na=False),
+                                  table.astype(str), check_dtype=False)

@@ -85,3 +85,34 @@ def test_numpy_and_pandas_scalars_are_accepted(model):
     assert model.vocabulary.validate(row.to_dict()) == {"swelling": True, "age_years": 41}
     with pytest.raises(InvalidValueError, match=r"'age_years' must be a whole number from 0 to 120; got 250"):
         model.vocabulary.validate({"age_years": np.int64(250)})
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1.0", True), ("0.0", False), (" 1.00 ", True),
+                                               ("0.", False)])
+def test_pandas_float_spellings_of_booleans(model, raw, expected):
+    """Issue 14: pandas writes 0/1 columns with blanks as 1.0/0.0; the API took 1.0, the
+    files did not."""
+    assert model.vocabulary.validate({"swelling": raw, "age_years": "41.0"}) == {
+        "swelling": expected, "age_years": 41}
+
+
+@pytest.mark.parametrize("raw", ["2.0", "1.5", "-1.0", "1e0"])
+def test_other_numbers_are_not_booleans(model, raw):
+    with pytest.raises(InvalidValueError, match="'swelling' must be yes/no"):
+        model.vocabulary.validate({"swelling": raw})
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ("array", "a numpy array of 2 values"), ("series", "a pandas Series of 1 value"),
+    ("list", "a list of 2 values"), ("tuple", "a tuple of 1 value"), ("dict", "a dict of 1 value"),
+])
+def test_several_values_are_an_error_not_not_asked(raw, shown):
+    """Issue 14: a numpy array or pandas Series as a value was silently "not asked"."""
+    import numpy as np
+    import pandas as pd
+
+    value = {"array": np.array([True, False]), "series": pd.Series([True]),
+             "list": [True, False], "tuple": (True,), "dict": {"a": 1}}[raw]
+    with pytest.raises(InvalidValueError,
+                       match=f"^'swelling' must be one value, not several; got {shown}$"):
+        diagnose({"swelling": value})

@@ -1,12 +1,14 @@
-"""What every command shares: the program name, the notice, the model to use."""
+"""What every command shares: the program name, the notice, the model to use, outputs."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TextIO
 
 from ..api import Model
 
-__all__ = ["DISCLAIMER", "PROG", "model_of"]
+__all__ = ["DISCLAIMER", "PROG", "add_output", "messages", "model_of"]
 
 PROG = "python -m model"
 DISCLAIMER = "heelnet is a research and teaching model, not a medical device."
@@ -16,3 +18,18 @@ def model_of(args: argparse.Namespace) -> Model:
     """The bundled model, or the one in ``--priors DIR``."""
     priors = getattr(args, "priors", None)
     return Model.from_directory(priors) if priors else Model.default()
+
+
+def add_output(parser: argparse.ArgumentParser, metavar: str, what: str) -> None:
+    """Declare ``-o/--output`` and ``--force`` (shared by every command that writes)."""
+    parser.add_argument("-o", "--output", metavar=metavar, required=True,
+                        help=f"{what}: '-' for standard output; an existing file is replaced "
+                             "only once the new one is complete (a link's target is replaced, "
+                             "a device or FIFO is written to)")
+    parser.add_argument("--force", action="store_true", default=argparse.SUPPRESS,
+                        help="replace an output file even if it is read-only")
+
+
+def messages(args: argparse.Namespace) -> TextIO:
+    """Where a command's own messages go: stderr when the output itself is stdout."""
+    return sys.stderr if getattr(args, "output", None) == "-" else sys.stdout

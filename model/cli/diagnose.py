@@ -20,6 +20,9 @@ def add(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                     f"{PROG} diagnose age_years=41 pain_heel_back=yes swelling=no")
     diagnose.add_argument("items", nargs="*", metavar="ID=VALUE")
     diagnose.add_argument("--top", type=int, default=5, help="conditions to show (default 5)")
+    diagnose.add_argument("--intervals", action="store_true",
+                          help="show each probability's 90%% interval over the plausible "
+                               "ranges of the model's numbers")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,10 +38,21 @@ def run(args: argparse.Namespace) -> int:
         if name.strip() in findings:
             raise HeelnetError(f"'{name.strip()}' is given twice; give each item once")
         findings[name.strip()] = value
-    result = model_of(args).diagnose(findings)
+    from ..engine.interpreted import interpreting
+
+    with interpreting():  # one case: no need to load numba's compiled kernel (~0.7 s)
+        result = model_of(args).diagnose(findings, intervals=args.intervals)
     width = max(len(c) for c, _ in result.ranked[:args.top])
     for condition, p in result.ranked[:args.top]:
-        print(f"{condition:<{width}}  {p:6.1%}  {'#' * round(40 * p)}")
+        span = ""
+        if result.intervals is not None:
+            low, high = result.intervals[condition]
+            span = f"  ({low:6.1%} to {high:6.1%})"
+        print(f"{condition:<{width}}  {p:6.1%}{span}  {'#' * round(40 * p)}")
+    if result.intervals is not None:
+        print("\n(in brackets: 90% interval over the plausible ranges of the model's numbers)")
+    print(f"\nnone of the {len(result.probabilities)} modelled conditions: {result.p_none:.1%} "
+          "(conditions can occur together, so the figures need not add up to 100%)")
     print(f"\ntriage: {result.triage}")
     for flag in result.red_flags:
         print(f"  - {flag}")

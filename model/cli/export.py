@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..export import FORMATS
-from .common import model_of
+from .common import add_output, messages, model_of
 
 __all__ = ["NAME", "add", "run"]
 
@@ -19,11 +19,11 @@ def add(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Write the Bayesian network in a standard format through pgmpy's writers. "
                     "BIF and XML-BIF keep full precision; XDSL keeps 16 decimals.")
     export.add_argument("--format", choices=FORMATS, required=True, dest="fmt")
-    export.add_argument("-o", "--output", metavar="FILE", required=True)
+    add_output(export, "FILE", "output file")
 
 
 def run(args: argparse.Namespace) -> int:
     """Write the network."""
-    path = model_of(args).export(args.fmt, args.output)
-    print(f"wrote {args.fmt} network to {path}")
+    path = model_of(args).export(args.fmt, args.output, force=getattr(args, "force", False))
+    print(f"wrote {args.fmt} network to {path}", file=messages(args))
     return 0

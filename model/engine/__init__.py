@@ -29,12 +29,17 @@ findings go to pgmpy's VariableElimination (:mod:`.fallback`), also exact.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import itertools
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..network import NetworkTables
+from ..progress import while_slow
 from .tables import KernelTables, Structure, fill, stratum_grid, stratum_priors
 
 __all__ = ["Engine"]
@@ -87,15 +92,79 @@ class Engine:
 
         Only the numbers are recomputed (no schedule search), so refilling is cheap.
         """
-        if Structure.of(network) is not self.structure:
+        if not self._same_shape(network):
             raise ValueError("refill needs a network of the same shape (the same nodes, "
                              "parents, states and links); compile a new Engine instead")
+        tables = fill(self.structure, network, previous=(self.tables, self.network))
+        return self._refilled(network, tables,
+                              stratum_priors(self.structure, network)[1])
+
+    def refill_many(self, networks: Sequence[NetworkTables]) -> list[Engine]:
+        """:meth:`refill` for many networks of this engine's shape, their numbers filled
+        together (a Monte Carlo over parameter draws; see :mod:`.draws`)."""
+        from .draws import fill_many
+
+        for network in networks:
+            if not self._same_shape(network):
+                raise ValueError("refill_many needs networks of this engine's shape")
+        return [self._refilled(network, tables, weight)
+                for network, (tables, weight) in zip(networks,
+                                                     fill_many(self.structure, networks))]
+
+    def _same_shape(self, network: NetworkTables) -> bool:
+        """Same nodes, states, parents and links as this engine's network (the structure
+        cache may have been emptied since, so identity of structures is not enough)."""
+        mine = self.network
+        return (network is mine or (
+            network.context == mine.context and network.conditions == mine.conditions
+            and network.findings == mine.findings
+            and network.context_states == mine.context_states
+            and network.context_parents == mine.context_parents
+            and network.condition_parents == mine.condition_parents
+            and np.array_equal(network.link > 0, mine.link > 0)))
+
+    def _refilled(self, network: NetworkTables, tables: KernelTables,
+                  stratum_weight: np.ndarray) -> Engine:
         out = object.__new__(Engine)
         out.network, out.max_positive, out.structure = network, self.max_positive, self.structure
-        out.tables = fill(self.structure, network, previous=(self.tables, self.network))
+        out.tables = tables
         out._grid = self._grid
-        out._stratum_weight = stratum_priors(self.structure, network)[1]
+        out._stratum_weight = stratum_weight
         out._fallback = None
+        return out
+
+    def warm(self) -> float:
+        """Compile the numba kernel now (or load it from disk); returns the seconds taken.
+
+        The first use after an install compiles for ~20 s; later processes load the
+        compiled code. Call this at a predictable moment (``python -m model warmup``,
+        or ``python -m model``, does) so that no batch of cases pays for it.
+        """
+        import time
+
+        from . import kernel
+
+        start = time.perf_counter()
+        kernel.warm(self.tables)
+        return time.perf_counter() - start
+
+    def none_present(self) -> Engine:
+        """This engine with every block held at its all-absent state: the P(evidence) it
+        computes is P(no condition present, evidence).
+
+        Same structure and numbers, so nothing is searched or recomputed; only the
+        other states of each block's table are set to 0. Use it with few present
+        findings (cases beyond ``max_positive`` would go to a fallback that does not
+        know of the change, so they are refused).
+        """
+        tables = self.tables
+        table = tables.block_table.copy()
+        ends = [*tables.block_table_offset[1:], len(table)]
+        for start, end, states in zip(tables.block_table_offset, ends, tables.block_states):
+            table[start:end].reshape(-1, states)[:, 1:] = 0.0  # state fastest; 0: all absent
+        out = copy.copy(self)
+        out.tables = tables._replace(block_table=table)
+        out._fallback = _Refused()
         return out
 
     # public queries -----------------------------------------------------------------
@@ -152,7 +221,8 @@ class Engine:
             return np.zeros(n), np.zeros((n, len(self.network.conditions)))
         one_each = len(owner) == n and bool((owner == np.arange(n)).all())
         fnd = findings if one_each else findings[owner]
-        z, joint = self._run(ctx, np.ascontiguousarray(fnd), variant)
+        fnd = np.ascontiguousarray(fnd)
+        z, joint = self._run(ctx, fnd, variant, code=self._interpreter(len(context), ctx, fnd))
         too_wide = np.flatnonzero(z < 0)
         if len(too_wide):  # split by the unknown shared nodes until each part fits
             for i in too_wide:
@@ -173,16 +243,32 @@ class Engine:
         return z_out, joint_out
 
     def _run(self, ctx: np.ndarray, fnd: np.ndarray, variant: np.ndarray,
-             limit: int = WORKSPACE) -> tuple[np.ndarray, np.ndarray]:
-        from . import kernel
+             limit: int = WORKSPACE, code: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Run ``code`` (the compiled kernel module by default) over sub-cases."""
+        notice: Any = contextlib.nullcontext()
+        if code is None:  # the compiled kernel: say so if its first use compiles it
+            from . import kernel as code
 
+            notice = _first_use(len(ctx) >= code.PARALLEL_FROM)
         z = np.empty(len(ctx))
         joint = np.empty((len(ctx), len(self.network.conditions)))
-        for start in range(0, len(ctx), CHUNK):
-            part = slice(start, start + CHUNK)
-            kernel.batch(ctx[part], fnd[part], variant[part], self.tables, limit, z[part],
-                         joint[part])
+        with notice:
+            for start in range(0, len(ctx), CHUNK):
+                part = slice(start, start + CHUNK)
+                code.batch(ctx[part], fnd[part], variant[part], self.tables, limit, z[part],
+                           joint[part])
         return z, joint
+
+    def _interpreter(self, cases: int, ctx: np.ndarray, fnd: np.ndarray) -> Any:
+        """The interpreted kernel module, when allowed for this one small case; else None."""
+        from . import interpreted
+
+        limit = interpreted.allowed()
+        if cases != 1 or not limit or f"{__name__}.kernel" in sys.modules:
+            return None
+        if interpreted.need(ctx, fnd, self.tables) > limit:
+            return None
+        return interpreted.kernel()
 
     def _strata_subcases(self, context: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -243,3 +329,23 @@ class Engine:
         if self._fallback is None:
             self._fallback = VariableEliminationFallback(self.network)
         return self._fallback.joint(context, findings)
+
+
+_USED: set[bool] = set()
+
+
+def _first_use(parallel: bool) -> Any:
+    """On the first run of the serial or the parallel kernel in this process, a notice
+    on a terminal if it takes long: numba compiles it once per install (~20 s)."""
+    if parallel in _USED:
+        return contextlib.nullcontext()
+    _USED.add(parallel)
+    return while_slow("heelnet: compiling the inference kernel (once per install, ~20 s)")
+
+
+class _Refused:
+    """The fallback of :meth:`Engine.none_present`, which pgmpy's network does not match."""
+
+    def joint(self, context: np.ndarray, findings: np.ndarray) -> Any:
+        raise ValueError("none_present() answers cases with at most max_positive present "
+                         "findings")

@@ -53,7 +53,8 @@ def compact_network(network: NetworkTables) -> tuple[DiscreteBayesianNetwork, li
             for i in block.conds:
                 order.append(network.conditions[i])
                 for f, linked in chained.items():  # the chain node this condition completes
-                    m = linked.index(network.conditions[i]) if network.conditions[i] in linked else 0
+                    cond = network.conditions[i]
+                    m = linked.index(cond) if cond in linked else 0
                     if m:
                         order.append(f"{f}{AUXILIARY}{m}")
         elif kind == CLOSE and network.context[arg] not in strata:
@@ -74,7 +75,7 @@ class VariableEliminationFallback:
         net, self.order = compact_network(network)
         self.inference = VariableElimination(net)
 
-    def _query(self, variables: list[str], evidence: dict[str, str]):  # noqa: ANN202
+    def _query(self, variables: list[str], evidence: dict[str, str]):
         order = [v for v in self.order if v not in evidence and v not in variables]
         return self.inference.query(variables, evidence=evidence or None,
                                     elimination_order=order, show_progress=False)

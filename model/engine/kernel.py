@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import inline, njit, numba
+from ._numba import CACHE, inline, njit, numba
 from .blocks import block_causes, run_block, run_block_back, state_weights
 from .moves import (
     close_rows,
@@ -39,9 +39,9 @@ from .moves import (
 )
 from .schedule import CLOSE, OPEN
 from .tables import LOG_ZERO, KernelTables
-from .workspace import max_states, sizes, workspace
+from .workspace import max_states, need, sizes, workspace
 
-__all__ = ["PARALLEL_FROM", "batch", "one_case"]
+__all__ = ["PARALLEL_FROM", "batch", "one_case", "warm"]
 
 
 
@@ -215,7 +215,7 @@ def run_serial(ctx, fnd, variant, T, limit, z, joint):  # pragma: no cover
         z[c] = one_case(ctx[c], fnd[c], T.prior[variant[c]], T, limit, joint[c])
 
 
-@numba.njit(cache=True, parallel=True, error_model="numpy")
+@numba.njit(cache=CACHE, parallel=True, error_model="numpy")
 def run_parallel(ctx, fnd, variant, T, limit, z, joint):  # pragma: no cover
     """:func:`one_case` over every case in parallel; each case is one thread's alone,
     so the results do not depend on the number of threads."""
@@ -230,6 +230,27 @@ PARALLEL_FROM = 256
 def batch(ctx: np.ndarray, fnd: np.ndarray, variant: np.ndarray, T: KernelTables, limit: int,
           z: np.ndarray, joint: np.ndarray) -> None:
     """Fill ``z`` (P(evidence)) and ``joint`` (P(condition = yes, evidence)) for a batch;
-    ``z`` is -1 for a case that needs more than ``limit`` doubles of workspace."""
-    run = run_parallel if len(ctx) >= PARALLEL_FROM else run_serial
+    ``z`` is -1 for a case that needs more than ``limit`` doubles of workspace.
+
+    A thread that asked numba for one thread (``numba.set_num_threads(1)``, as Dask
+    workers that are threads do) runs on its own: no parallel region is launched, so
+    several such threads may run batches at once with any threading layer.
+    """
+    parallel = len(ctx) >= PARALLEL_FROM and numba.get_num_threads() > 1
+    run = run_parallel if parallel else run_serial
     run(ctx, fnd, variant, T, limit, z, joint)
+
+
+def warm(T: KernelTables) -> None:
+    """Compile (or load from numba's disk cache) every kernel entry point the engine
+    calls, with the argument types it passes: the serial and the parallel batch, which
+    compile separately, and the workspace estimate of the split path."""
+    n_context, n_findings = T.card.shape[0], T.log_miss.shape[0]
+    for n in (1, PARALLEL_FROM):
+        ctx = np.full((n, n_context), -1, dtype=np.int64)
+        fnd = np.full((n, n_findings), -1, dtype=np.int8)
+        fnd[:, 0] = 1
+        variant = np.zeros(n, dtype=np.int64)
+        joint = np.empty((n, T.block_conds.shape[0]))
+        batch(ctx, fnd, variant, T, np.iinfo(np.int64).max, np.empty(n), joint)
+        need(ctx, fnd, T)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..network import NetworkTables
+from .cache import cached
 from .schedule import BLOCK, schedule
 
 __all__ = ["KernelTables", "Structure", "fill"]
@@ -101,7 +102,8 @@ class Structure:
 
     @classmethod
     def of(cls, net: NetworkTables) -> Structure:
-        """The structure of ``net``, cached by its shape (not its numbers)."""
+        """The structure of ``net``, cached by its shape (not its numbers), in memory and
+        on disk (:mod:`.cache`), so a fresh process skips the schedule search."""
         key = (
             tuple(len(s) for s in net.context_states), net.context, net.context_parents,
             net.conditions, net.condition_parents, (net.link > 0).tobytes(), net.link.shape,
@@ -109,7 +111,7 @@ class Structure:
         if key not in _STRUCTURES:
             if len(_STRUCTURES) >= 16:
                 _STRUCTURES.pop(next(iter(_STRUCTURES)))
-            _STRUCTURES[key] = _structure(net)
+            _STRUCTURES[key] = cached(key, lambda: _structure(net))
         return _STRUCTURES[key]
 
 

@@ -12,7 +12,7 @@ from ..vocabulary import Vocabulary
 __all__ = ["AGE_INPUT", "AGE_NODE", "BOOL_STATES", "SOURCE_KINDS", "KnowledgeBase",
            "PriorsError", "TriageRule"]
 
-SOURCE_KINDS = ("seed", "literature", "assumption")
+SOURCE_KINDS = ("seed", "literature", "assumption", "data")
 AGE_NODE = "age_band"
 AGE_INPUT = "age_years"
 BOOL_STATES = ("no", "yes")

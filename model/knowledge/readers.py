@@ -93,7 +93,7 @@ def read_context(vocab: Vocabulary, rows: list[dict[str, Any]], out: Recorder) -
                 raise PriorsError(f"{row['_where']}: '{node} = {state}' is given twice")
             dist[state] = _number(row, 0, 1, f"P({node} = {state})")
             out.add(row, "context_prior", dist[state], parents="population", node=node,
-                    state=state)
+                    state=state, many_state=var.type != "bool")
         if var.type == "bool":
             dist = {"no": 1.0 - dist["yes"], "yes": dist["yes"]}
         elif set(dist) != set(states) or abs(sum(dist.values()) - 1) > 1e-9:

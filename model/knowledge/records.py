@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ import pandas as pd
 
 from ..vocabulary import is_blank
 from .base import SOURCE_KINDS, PriorsError
+from .ranges import resolve
 
 __all__ = ["FILES", "PARAMETER_COLUMNS", "PriorsFile", "Recorder", "csv_records",
            "table_records"]
@@ -63,9 +63,11 @@ FILES: tuple[PriorsFile, ...] = (
 #: The columns of :meth:`KnowledgeBase.parameters`, in order.
 PARAMETER_COLUMNS = (
     "table", "node", "state", "parent", "parent_state", "parents", "rule", "level",
-    "findings", "context", "wording", "value", "low", "high", "source_kind", "source", "link_source",
-    "derivation", "file", "line",
+    "findings", "context", "wording", "value", "low", "high", "range_rule", "source_kind",
+    "source", "link_source", "derivation", "file", "line",
 )
+#: Columns a parameters table may leave out.
+_TABLE_OPTIONAL = ("range_rule", "file", "line")
 
 
 def csv_records(text: str, spec: PriorsFile, where: str) -> list[dict[str, Any]]:
@@ -95,7 +97,7 @@ def table_records(table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     """The rows of a (possibly edited) parameters table as records, by file."""
     if not isinstance(table, pd.DataFrame):
         raise PriorsError(f"expected the DataFrame from parameters(); got {type(table).__name__}")
-    needed = [c for c in PARAMETER_COLUMNS if c not in ("file", "line")]
+    needed = [c for c in PARAMETER_COLUMNS if c not in _TABLE_OPTIONAL]
     missing = [c for c in needed if c not in table.columns]
     if missing:
         raise PriorsError(f"parameters table: missing column(s) {', '.join(missing)}")
@@ -114,6 +116,8 @@ def table_records(table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
                   for _, c in spec.columns}
         record |= {c: "" if is_blank(rec.get(c)) else str(rec[c]).strip()
                    for c in (*_SOURCE_COLUMNS, *OPTIONAL_COLUMNS)}
+        if not is_blank(rec.get("range_rule")):  # a rule's range follows the (edited) value
+            record["low"] = record["high"] = ""
         record |= {"value": "" if is_blank(rec.get("value")) else rec["value"],
                    "_file": "" if is_blank(rec.get("file")) else rec["file"],
                    "_line": rec.get("line"), "_where": where}
@@ -125,17 +129,6 @@ def table_records(table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _bound(row: Mapping[str, Any], column: str) -> float:
-    """A row's ``low`` or ``high`` as a number (NaN when blank)."""
-    raw = row.get(column, "")
-    if is_blank(raw):
-        return math.nan
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        raise PriorsError(f"{row['_where']}: {column} must be a number; got {raw!r}") from None
-
-
 class Recorder:
     """Collects the checked rows of :meth:`KnowledgeBase.parameters`."""
 
@@ -143,7 +136,7 @@ class Recorder:
         self.rows: list[dict[str, Any]] = []
 
     def add(self, row: Mapping[str, Any], table: str, value: float, *, parents: str,
-            **columns: str) -> None:
+            many_state: bool = False, **columns: str) -> None:
         kind = row.get("source_kind", "")
         if kind not in SOURCE_KINDS:
             raise PriorsError(
@@ -152,12 +145,13 @@ class Recorder:
             )
         if not row.get("source"):
             raise PriorsError(f"{row['_where']}: source is empty; every number needs its source")
+        low, high, rule = resolve(row, table, value, many_state=many_state)
         record = dict.fromkeys(PARAMETER_COLUMNS, "")
         record |= columns
         record |= {"table": table, "parents": parents, "value": value, "source_kind": kind,
                    "source": row["source"], "link_source": row.get("link_source", ""),
-                   "derivation": row.get("derivation", ""), "low": _bound(row, "low"),
-                   "high": _bound(row, "high"), "file": row["_file"], "line": row["_line"]}
+                   "derivation": row.get("derivation", ""), "low": low, "high": high,
+                   "range_rule": rule, "file": row["_file"], "line": row["_line"]}
         self.rows.append(record)
 
     def frame(self) -> pd.DataFrame:

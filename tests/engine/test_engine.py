@@ -185,3 +185,21 @@ def test_properties(seed):
     shuffled = NetworkTables(**{**net.__dict__, "findings": tuple(net.findings[i] for i in perm),
                                 "leak": net.leak[perm], "link": net.link[:, perm]})
     np.testing.assert_allclose(Engine(shuffled).posteriors(x, f[:, perm]), p, atol=1e-10)
+
+
+def test_refill_many_equals_refill_draw_by_draw(model):
+    from dataclasses import replace
+
+    rng = np.random.default_rng(3)
+    base = model.tables
+    nets = [replace(base, link=np.where(base.link > 0, base.link * rng.uniform(0.5, 1, base.link.shape), 0),
+                    leak=base.leak * rng.uniform(0.5, 1.5, base.leak.shape),
+                    condition_tables=tuple(t * rng.uniform(0.5, 1) for t in base.condition_tables),
+                    context_tables=tuple(np.asarray(t) for t in base.context_tables))
+            for _ in range(5)]
+    many = model.engine.refill_many(nets)
+    for net, engine in zip(nets, many):
+        one = model.engine.refill(net)
+        for name in one.tables._fields:
+            assert np.array_equal(getattr(one.tables, name), getattr(engine.tables, name)), name
+        assert np.array_equal(one._stratum_weight, engine._stratum_weight)
