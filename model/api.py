@@ -226,9 +226,10 @@ def diagnose(findings: Mapping[str, Any], intervals: bool = False, *, draws: int
     return Model.default().diagnose(findings, intervals, draws=draws, seed=seed)
 
 
-def network() -> DiscreteBayesianNetwork:
-    """The pgmpy ``DiscreteBayesianNetwork`` behind :func:`diagnose` (a fresh copy)."""
-    return Model.default().network()
+def network(compact: bool = False) -> DiscreteBayesianNetwork:
+    """The pgmpy ``DiscreteBayesianNetwork`` behind :func:`diagnose` (a fresh copy); with
+    ``compact``, wide noisy-ORs as chains of small ORs (see :meth:`Model.network`)."""
+    return Model.default().network(compact)
 
 
 def evidence(findings: Mapping[str, Any]) -> dict[str, str]:

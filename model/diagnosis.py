@@ -142,7 +142,8 @@ class ModelCore:
         self.findings = self.encoding.findings
         self.context_nodes = self.encoding.context
         self.triage_rules = TriageRules(
-            knowledge.triage_rules, self.vocabulary.triage_levels, self.findings, self.conditions
+            knowledge.triage_rules, self.vocabulary.triage_levels, self.findings, self.conditions,
+            {node: self.encoding.states[node] for node in self.context_nodes},
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -179,9 +180,19 @@ class ModelCore:
     def _pgmpy(self) -> DiscreteBayesianNetwork:
         return self.tables.to_pgmpy()
 
-    def network(self) -> DiscreteBayesianNetwork:
-        """A copy of the pgmpy network behind :meth:`diagnose` (safe to modify)."""
-        return self._pgmpy.copy()
+    @functools.cached_property
+    def _pgmpy_compact(self) -> DiscreteBayesianNetwork:
+        return self.tables.to_pgmpy(compact=True)
+
+    def network(self, compact: bool = False) -> DiscreteBayesianNetwork:
+        """A copy of the pgmpy network behind :meth:`diagnose` (safe to modify).
+
+        With ``compact``, findings with more than two causes are chains of two-parent
+        ORs through auxiliary nodes (same distribution; see
+        :meth:`~model.network.NetworkTables.to_pgmpy`): use it for VariableElimination
+        when findings with many causes are observed.
+        """
+        return (self._pgmpy_compact if compact else self._pgmpy).copy()
 
     def parameters(self) -> pd.DataFrame:
         """One row per number in the model, with its source (a copy: edit freely)."""
@@ -305,7 +316,7 @@ class ModelCore:
         probs, none, log_z = self.infer_all(context, coded)
         if not np.isfinite(log_z[0]):
             raise self.impossible(context[0], coded[0], given)
-        triage = self.triage_rules.assess(coded, probs)[0]
+        triage = self.triage_rules.assess(coded, probs, context)[0]
         ranges = None
         if intervals:
             low, high = posterior_intervals(self, context, coded, draws=draws, seed=seed)

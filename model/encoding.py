@@ -111,7 +111,7 @@ class Encoding:
         >>> enc = Model.default().encoding
         >>> context, findings = enc.encode([{"age_years": 41, "swelling": True}])
         >>> enc.states["age_band"][context[0, enc.context.index("age_band")]]
-        'age_25_44'
+        'age_35_44'
         >>> int(findings[0, enc.findings.index("swelling")]), int(findings[0, 0])
         (1, -1)
         """

@@ -24,7 +24,11 @@ ours) wrong; give pyAgrum the BIF or XML-BIF file instead.
 
 Nodes are written parents first (topological order), which GeNIe needs; node
 names are the vocabulary ids and boolean states are ``no`` / ``yes``, so a file
-read back answers the same queries as :meth:`model.Model.network`. The node
+read back answers the same queries as :meth:`model.Model.network`. A finding with
+more than :data:`WIDEST` causes is written as a chain of two-parent ORs through
+auxiliary nodes (``swelling__or1``...; see :meth:`model.network.NetworkTables.chain`):
+the same distribution, where its full table would hold 2^(causes + 1) numbers
+(about 16 million for ``no_improvement_3_days``). The node
 positions pgmpy puts in XDSL files are drawn from a fixed seed, so the same
 model always writes the same file. Files are written atomically: to a temporary
 file in the target folder, then moved into place with :func:`os.replace`, so a
@@ -47,7 +51,10 @@ if TYPE_CHECKING:  # pgmpy is imported when a file is written, not with the pack
 
     from .diagnosis import ModelCore
 
-__all__ = ["FORMATS", "export_network"]
+__all__ = ["FORMATS", "WIDEST", "export_network", "exported_network"]
+
+#: Findings with more causes than this are exported as chains of two-parent ORs.
+WIDEST = 12
 
 #: The formats :func:`export_network` writes, with their usual file extension.
 FORMATS: dict[str, str] = {"bif": ".bif", "xmlbif": ".xml", "xdsl": ".xdsl"}
@@ -84,6 +91,12 @@ def _render(net: DiscreteBayesianNetwork, fmt: str) -> bytes:
         target = Path(scratch) / "network.xdsl"
         writer.write(str(target))
         return target.read_bytes()
+
+
+def exported_network(model: ModelCore) -> DiscreteBayesianNetwork:
+    """The network as it is exported: findings with more than :data:`WIDEST` causes
+    chained (:meth:`~model.network.NetworkTables.to_pgmpy`), the rest full tables."""
+    return model.tables.to_pgmpy(compact=True, chain_above=WIDEST)
 
 
 def export_network(model: ModelCore, fmt: str, path: str | os.PathLike[str], *,
@@ -126,6 +139,6 @@ def export_network(model: ModelCore, fmt: str, path: str | os.PathLike[str], *,
     """
     check_parameter("export_network", "fmt", fmt, Options(FORMATS))
     target = Path(path)
-    text = _render(_parents_first(model.network()), fmt).decode("utf-8")
+    text = _render(_parents_first(exported_network(model)), fmt).decode("utf-8")
     write_atomic(target, lambda handle: handle.write(text), force=force)
     return target

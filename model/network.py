@@ -15,6 +15,7 @@ called, so ``import model`` stays light.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
     from pgmpy.factors.discrete import TabularCPD
     from pgmpy.models import DiscreteBayesianNetwork
 
-__all__ = ["NetworkTables", "build", "rebuild"]
+__all__ = ["AUXILIARY", "NetworkTables", "build", "rebuild"]
+
+#: Infix of the auxiliary nodes of a compact network (``swelling__or3``).
+AUXILIARY = "__or"
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,21 +103,64 @@ class NetworkTables:
                           evidence_card=[len(states[p]) for p in parents] or None,
                           state_names=states)
 
-    def to_pgmpy(self) -> DiscreteBayesianNetwork:
-        """A pgmpy ``DiscreteBayesianNetwork`` with the same tables (checked by pgmpy)."""
+    def chain(self, finding: str, order: Sequence[str] | None = None) -> list[TabularCPD]:
+        """The noisy-OR of ``finding`` as a chain of two-parent ORs (pgmpy CPDs).
+
+        With linked conditions c_1..c_k, auxiliary nodes ``finding__or1`` ..
+        ``finding__or{k-1}`` carry "caused so far": the first is the leak or c_1, each
+        next one the previous or c_m, and ``finding`` itself the last or c_k. Summing
+        the auxiliary nodes out gives exactly P(finding = no | conditions) =
+        (1 - leak) · Π (1 - link), with tables of 8 numbers instead of 2^(k+1). The
+        conditions are chained in ``order`` (by default the vocabulary's).
+        """
+        from pgmpy.factors.discrete import TabularCPD
+
+        f = self.findings.index(finding)
+        rank = {c: r for r, c in enumerate(order or self.conditions)}
+        linked = sorted((self.conditions[i] for i in np.flatnonzero(self.link[:, f] > 0)),
+                        key=rank.__getitem__)
+        links = self.link[[self.conditions.index(c) for c in linked], f]
+        names = [f"{finding}{AUXILIARY}{m}" for m in range(1, len(linked))] + [finding]
+        states = list(BOOL_STATES)
+        first = 1.0 - (1.0 - self.leak[f]) * np.array([1.0, 1.0 - links[0]])
+        cpds = [TabularCPD(names[0], 2, np.vstack([1.0 - first, first]), evidence=[linked[0]],
+                           evidence_card=[2], state_names={names[0]: states, linked[0]: states})]
+        for m in range(1, len(linked)):  # P(yes | so far, c_m): 1 if caused so far, else link
+            yes = np.array([0.0, links[m], 1.0, 1.0])
+            cpds.append(TabularCPD(names[m], 2, np.vstack([1.0 - yes, yes]),
+                                   evidence=[names[m - 1], linked[m]], evidence_card=[2, 2],
+                                   state_names={names[m]: states, names[m - 1]: states,
+                                                linked[m]: states}))
+        return cpds
+
+    def to_pgmpy(self, compact: bool = False, chain_above: int = 2,
+                 order: Sequence[str] | None = None) -> DiscreteBayesianNetwork:
+        """A pgmpy ``DiscreteBayesianNetwork`` with the same tables (checked by pgmpy).
+
+        With ``compact``, every finding linked to more than ``chain_above`` conditions is
+        written as a chain of two-parent ORs (:meth:`chain`, extra nodes of kind
+        ``"auxiliary"``): the same distribution over the vocabulary's nodes, with tables
+        small enough for VariableElimination when findings with many causes are observed
+        (the full table of a finding with 23 causes has 2^24 numbers). ``order`` is the
+        order of the conditions along every chain (see :meth:`chain`).
+        """
         from pgmpy.models import DiscreteBayesianNetwork
 
         kinds = (dict.fromkeys(self.context, "context")
                  | dict.fromkeys(self.conditions, "condition")
                  | dict.fromkeys(self.findings, "finding"))
+        cpds = []
+        for node, kind in kinds.items():
+            causes = (self.link[:, self.findings.index(node)] > 0).sum() if kind == "finding" else 0
+            wide = causes > chain_above
+            cpds += self.chain(node, order) if compact and wide else [self.cpd(node)]
         net = DiscreteBayesianNetwork()
-        net.add_nodes_from(kinds)
-        cpds = [self.cpd(node) for node in kinds]
+        net.add_nodes_from(cpd.variable for cpd in cpds)
         for cpd in cpds:
             net.add_edges_from((p, cpd.variable) for p in cpd.variables[1:])
         net.add_cpds(*cpds)
-        for node, kind in kinds.items():
-            net.nodes[node]["kind"] = kind
+        for cpd in cpds:
+            net.nodes[cpd.variable]["kind"] = kinds.get(cpd.variable, "auxiliary")
         net.check_model()
         return net
 

@@ -168,7 +168,7 @@ class Scorer:
                 draws, seed = self.intervals  # type: ignore[misc]
                 ranges[:, part] = posterior_intervals(model, context[part], findings[part],
                                                       draws=draws, seed=seed)
-            fired[part] = rules.fired(findings[part], probs[part])
+            fired[part] = rules.fired(findings[part], probs[part], context[part])
         return probs, none, fired, ranges, possible
 
     def _output(self, frame: pd.DataFrame, first_row: int,

@@ -228,7 +228,8 @@ def iter_samples(model: ModelCore, n: int, rng: np.random.Generator, *, asked: f
         if require_condition:
             keep &= truth.any(axis=1)
         rules = model.triage_rules
-        triage = rules.levels_of(rules.fired(reported[keep], truth[keep].astype(float)))
+        triage = rules.levels_of(rules.fired(reported[keep], truth[keep].astype(float),
+                                             context[keep]))
         take = min(int(keep.sum()), n - kept)
         yield Sample(context[keep][:take], reported[keep][:take],
                      truth[keep][:take].astype(bool), ages[keep][:take], triage[:take])

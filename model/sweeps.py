@@ -10,6 +10,7 @@ age bands; see its docstring for why that is the honest way).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -58,10 +59,11 @@ def split_age_band(table: pd.DataFrame, at: int) -> pd.DataFrame:
 
     Band ``age_a_b`` with a < at ≤ b becomes ``age_a_{at-1}`` and ``age_{at}_b``. Its
     population share is split in proportion to the number of years (ages are taken
-    as evenly spread within a band), and every risk ratio given for the old band is
-    given, unchanged, for both new ones. So the model is the same for every case;
-    the split only lets a later edit treat the new band differently. A band already
-    starting at ``at`` is left alone.
+    as evenly spread within a band), every risk ratio given for the old band (of a
+    condition or of a context node) is given, unchanged, for both new ones, and a
+    triage rule that names the old band names both. So the model is the same for every
+    case; the split only lets a later edit treat the new band differently. A band
+    already starting at ``at`` is left alone.
     """
     bands = _bands(table)
     hit = [b for b in bands if b[1] < at <= b[2]]
@@ -80,10 +82,14 @@ def split_age_band(table: pd.DataFrame, at: int) -> pd.DataFrame:
                 pieces.append({**rec, "state": state, "value": rec.value * share,
                                "parents": rec.parents,
                                "derivation": f"{rec.derivation}{note}, share by years"})
-        elif rec.table == "risk_ratio" and rec.parent == AGE_NODE and rec.parent_state == old:
+        elif (rec.table in ("risk_ratio", "context_risk_ratio") and rec.parent == AGE_NODE
+              and rec.parent_state == old):
             for state in (first, second):
                 pieces.append({**rec, "parent_state": state, "parents": f"{AGE_NODE} = {state}",
                                "derivation": f"{rec.derivation}{note}"})
+        elif rec.table == "triage_rule" and isinstance(rec.get("context"), str):
+            pieces.append({**rec, "context": re.sub(rf"\b{old}\b", f"{first}|{second}",
+                                                    rec.context)})
         else:
             pieces.append(rec.to_dict())
     return pd.DataFrame(pieces, columns=table.columns).reset_index(drop=True)
@@ -95,7 +101,7 @@ def widen_age_window(table: pd.DataFrame, condition: str, years: int) -> pd.Data
     The window is the run of age bands where the condition's age risk ratio is
     highest (the reference band, with no row, counts as 1). The bands are coarse
     (Sever's disease: the window is ``age_8_14``, its neighbours ``age_0_7`` and
-    ``age_15_24``), so raising a whole neighbouring band's ratio would put every
+    ``age_15_19``), so raising a whole neighbouring band's ratio would put every
     child under 8 in the window, and averaging the ratio over the band would give
     a 7-year-old only 1/8 of the change. Instead the neighbouring bands are split
     (:func:`split_age_band`) so that the ``years`` next to the window become bands

@@ -100,8 +100,9 @@ def test_bundled_summary(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
     assert "Seed-text vignettes (face validity), text_vignettes.csv: 56 cases, 56 scored" in out
+    assert "Mimic vignettes (published cases and guidelines), mimic_vignettes.csv: 33 cases" in out
     assert "Simulated cases (from the model itself), simulated_vignettes.csv: 300 cases" in out
-    assert out.count("top-3 accuracy") == 2 and out.count("under-triage") == 2
+    assert out.count("top-3 accuracy") == 3 and out.count("under-triage") == 3
 
 
 def test_python_dash_m_model_runs():

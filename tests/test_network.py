@@ -107,7 +107,7 @@ def test_network_is_a_copy(model):
 
 def test_evidence_maps_inputs_to_states():
     ev = evidence({"age_years": 41, "sex": "male", "pain_heel_back": True, "fever": "no", "swelling": None})
-    assert ev == {"age_band": "age_25_44", "sex": "male", "pain_heel_back": "yes", "fever": "no"}
+    assert ev == {"age_band": "age_35_44", "sex": "male", "pain_heel_back": "yes", "fever": "no"}
 
 
 def test_context_that_depends_on_context_agrees_with_variable_elimination(toy_copy):

@@ -51,7 +51,7 @@ def test_expected_triage_follows_the_rules_on_the_truth(toy_model):
     rng = np.random.default_rng(1)
     cases = sample(toy_model, 500, rng)
     rules = toy_model.triage_rules
-    again = rules.levels_of(rules.fired(cases.findings, cases.truth.astype(float)))
+    again = rules.levels_of(rules.fired(cases.findings, cases.truth.astype(float), cases.context))
     assert (again == cases.triage).all()
     # the toy rule "a tear is likely" is an emergency, so every true tear is one
     tear = cases.truth[:, toy_model.conditions.index("tear")]

@@ -21,7 +21,8 @@ def table() -> pd.DataFrame:
 
 def test_parameters_has_the_contract_columns(table):
     assert {"table", "node", "parents", "value", "source_kind", "source"} <= set(table.columns)
-    assert {"context_prior", "condition_prior", "risk_ratio", "likelihood", "leak", "triage_rule"} == set(table.table)
+    assert {"context_prior", "context_risk_ratio", "condition_prior", "risk_ratio", "likelihood", "leak",
+            "triage_rule"} == set(table.table)
 
 
 def test_every_number_has_a_source(table):

@@ -1,4 +1,5 @@
-"""Face validity from the seed text, and the golden baseline of its vignettes."""
+"""Face validity from the seed text and from the mimic cases (published cases and
+guidelines), and the golden baselines of both vignette sets."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import pytest
 
 from model import Model
 
-from .vignettes import baseline_frame, case_inputs, text_vignettes
+from .vignettes import HAND_WRITTEN, baseline_frame, case_inputs, vignettes
 
-VIGNETTES = text_vignettes()
-BASELINE = Path(__file__).parent / "baseline" / "text_vignettes.csv"
+VIGNETTES = pd.concat([vignettes(name) for name in HAND_WRITTEN], ignore_index=True)
+BASELINES = Path(__file__).parent / "baseline"
+
+
+def test_case_ids_are_unique_across_the_sets():
+    assert VIGNETTES.case_id.is_unique
 
 
 def test_at_least_two_vignettes_per_condition(model):
@@ -48,11 +53,12 @@ def moved(stored: pd.DataFrame, now: pd.DataFrame, tolerance: float = 1e-9) -> p
     return out
 
 
-def test_golden_baseline(model):
+@pytest.mark.parametrize("name", HAND_WRITTEN)
+def test_golden_baseline(model, name):
     """Posteriors equal the stored baseline to 1e-9 and triage is unchanged; rewrite it
     only with ``python tests/update_baseline.py`` and review the diff."""
-    stored = pd.read_csv(BASELINE, dtype={"case_id": str, "triage": str})
-    now = baseline_frame(Model.default())
+    stored = pd.read_csv(BASELINES / name, dtype={"case_id": str, "triage": str})
+    now = baseline_frame(Model.default(), name)
     assert list(now.case_id) == list(stored.case_id), "the vignette set changed: update the baseline"
     assert [c for c in stored.columns if c.startswith("p_")] == \
         [c for c in now.columns if c.startswith("p_")], "the conditions changed: update the baseline"
@@ -69,3 +75,17 @@ def test_the_baseline_report_names_what_moved():
     assert list(table.index) == [("b", "p_y"), ("a", "triage")]
     assert table.loc[("b", "p_y"), "difference"] == pytest.approx(0.05)
     assert table.loc[("a", "triage"), "new"] == "see_doctor"
+
+
+def test_seed_text_vignettes_quote_the_seed(seed_text):
+    """Each seed-text vignette's ``source`` is a verbatim quote (white space aside)."""
+    seed = " ".join(seed_text.split())
+    text = vignettes("text_vignettes.csv")
+    missing = [r.case_id for r in text.itertuples() if " ".join(r.source.split()) not in seed]
+    assert not missing, f"sources not found verbatim in the seed: {missing}"
+
+
+def test_mimic_vignettes_cite_a_published_source():
+    """Mimic cases are outside the seed: each cites a guideline or paper with its year."""
+    mimic = vignettes("mimic_vignettes.csv")
+    assert mimic.source.str.contains(r"(?:19|20)\d\d").all()

@@ -12,6 +12,7 @@ __all__ = ["run"]
 
 BUNDLED = (
     ("text_vignettes.csv", "Seed-text vignettes (face validity)"),
+    ("mimic_vignettes.csv", "Mimic vignettes (published cases and guidelines)"),
     ("simulated_vignettes.csv", "Simulated cases (from the model itself)"),
 )
 

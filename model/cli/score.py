@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -92,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.output, force=force, inputs=[args.input])  # refuse before any work
     if args.report:
         check_folder(args.report, names=["report.md"], force=force)
+    os.stat(args.input)  # a missing input is reported before the kernel is compiled
     from .warmup import warm
 
     warm(args)  # compile (once per install) before the first chunk, not inside the run

@@ -95,7 +95,8 @@ class Engine:
         if not self._same_shape(network):
             raise ValueError("refill needs a network of the same shape (the same nodes, "
                              "parents, states and links); compile a new Engine instead")
-        return self._refilled(network, fill(self.structure, network),
+        tables = fill(self.structure, network, previous=(self.tables, self.network))
+        return self._refilled(network, tables,
                               stratum_priors(self.structure, network)[1])
 
     def refill_many(self, networks: Sequence[NetworkTables]) -> list[Engine]:
@@ -215,7 +216,10 @@ class Engine:
     def _kernel(self, context: np.ndarray, findings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """P(evidence) and P(c = yes, evidence): sub-cases through the numba kernel, summed."""
         owner, ctx, variant, weight = self._strata_subcases(context)
-        one_each = len(owner) == len(context)
+        n = len(context)
+        if not len(owner):  # every case's evidence has probability 0
+            return np.zeros(n), np.zeros((n, len(self.network.conditions)))
+        one_each = len(owner) == n and bool((owner == np.arange(n)).all())
         fnd = findings if one_each else findings[owner]
         fnd = np.ascontiguousarray(fnd)
         z, joint = self._run(ctx, fnd, variant, code=self._interpreter(len(context), ctx, fnd))
@@ -232,7 +236,11 @@ class Engine:
         if one_each:
             return z, joint
         starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-        return np.add.reduceat(z, starts), np.add.reduceat(joint, starts, axis=0)
+        cases = owner[starts]  # a case without a possible variant keeps P(evidence) = 0
+        z_out, joint_out = np.zeros(n), np.zeros((n, joint.shape[1]))
+        z_out[cases] = np.add.reduceat(z, starts)
+        joint_out[cases] = np.add.reduceat(joint, starts, axis=0)
+        return z_out, joint_out
 
     def _run(self, ctx: np.ndarray, fnd: np.ndarray, variant: np.ndarray,
              limit: int = WORKSPACE, code: Any = None) -> tuple[np.ndarray, np.ndarray]:
@@ -268,12 +276,15 @@ class Engine:
 
         Returns the owning case, the context with the strata nodes filled in, the
         variant index, and its weight: P(strata states), times the prior of every
-        known context node that no condition reads.
+        known context node that no condition reads. Variants of probability 0 (diabetes
+        without vascular risk, say) add nothing and are left out, so a case whose
+        given context is impossible has no sub-case at all.
         """
         strata = list(self.structure.strata)
         if strata:
             given = context[:, strata]
             fits = ((given[:, None, :] < 0) | (given[:, None, :] == self._grid[None])).all(axis=2)
+            fits &= (self._stratum_weight > 0)[None, :]
             owner, variant = np.nonzero(fits)
             ctx = context[owner]
             ctx[:, strata] = self._grid[variant]

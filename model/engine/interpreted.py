@@ -30,9 +30,10 @@ from typing import Any
 __all__ = ["LIMIT", "allowed", "interpreting", "kernel", "need"]
 
 #: Workspace doubles (summed over a case's sub-cases) up to which a case is interpreted.
-#: Interpreting costs 1-8 us per double here (the median case ~2 ms, this limit at most
-#: ~0.4 s), less than loading numba and the compiled kernel (~0.7 s).
-LIMIT = 50_000
+#: Interpreting costs about 2 us per double here (a case with age known and one finding
+#: needs ~60,000: ~0.1 s; this limit ~0.4 s), less than loading numba and the compiled
+#: kernel (~0.7 s).
+LIMIT = 200_000
 
 _PACKAGE = f"{__package__}._interpreted"
 #: Modules that import numba, loaded again under ``_PACKAGE``.

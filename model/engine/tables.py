@@ -181,23 +181,24 @@ def stratum_priors(structure: Structure, net: NetworkTables) -> tuple[np.ndarray
 
     A prior row holds P(x_j = v | the variant's strata states) for every context node
     that is not a stratum node, and 1 for the strata nodes themselves, whose
-    probability is the variant's weight instead.
+    probability is the variant's weight instead. Computed for all variants at once
+    (each table indexed by the variants' parent states).
     """
     grid = stratum_grid(structure)
     position = {j: a for a, j in enumerate(structure.strata)}
-    rows, weights = [], np.ones(len(grid))
-    for v, states in enumerate(grid):
-        row = []
-        for j, table in enumerate(net.context_tables):
-            given = tuple(int(states[position[p]]) for p in structure.context_parents[j])
-            dist = table[given] if given else table
-            if j in position:
-                weights[v] *= dist[states[position[j]]]
-                row.append(np.ones(len(dist)))
-            else:
-                row.append(np.asarray(dist, dtype=np.float64))
-        rows.append(np.concatenate(row) if row else np.zeros(0))
-    return np.array(rows, dtype=np.float64).reshape(len(grid), -1), weights
+    variants = len(grid)
+    weights = np.ones(variants)
+    parts = []
+    for j, table in enumerate(net.context_tables):
+        given = tuple(grid[:, position[p]] for p in structure.context_parents[j])
+        dist = table[given] if given else np.broadcast_to(table, (variants, len(table)))
+        if j in position:
+            weights = weights * dist[np.arange(variants), grid[:, position[j]]]
+            parts.append(np.ones((variants, dist.shape[-1])))
+        else:
+            parts.append(np.asarray(dist, dtype=np.float64))
+    prior = np.concatenate(parts, axis=1) if parts else np.zeros((variants, 0))
+    return np.ascontiguousarray(prior, dtype=np.float64), weights
 
 
 def _block_table(structure: Structure, net: NetworkTables, block: Block) -> np.ndarray:
@@ -222,15 +223,29 @@ def _block_table(structure: Structure, net: NetworkTables, block: Block) -> np.n
     return table
 
 
-def fill(structure: Structure, net: NetworkTables) -> KernelTables:
-    """The kernel's :class:`KernelTables` for ``net``, whose shape is ``structure``."""
+def fill(structure: Structure, net: NetworkTables,
+         previous: tuple[KernelTables, NetworkTables] | None = None) -> KernelTables:
+    """The kernel's :class:`KernelTables` for ``net``, whose shape is ``structure``.
+
+    ``previous`` (tables filled for another network of the same shape, and that
+    network) lets a block whose conditions' tables are the very same arrays keep its
+    prior table: :func:`model.network.rebuild` changes one node's arrays and shares the
+    rest, so a sensitivity analysis refills one block, not all of them.
+    """
     i64 = np.int64
     card = np.array(structure.card, dtype=i64)
     tables, causes = [], []
     shared_node, shared_stride, local_node = [], [], []
     table_off, cause_off, shared_off, local_off, cond_off = [0], [0], [0], [0], [0]
-    for block in structure.blocks:
-        table = np.ascontiguousarray(_block_table(structure, net, block))
+    for b, block in enumerate(structure.blocks):
+        shape = [structure.card[j] for j in (*block.shared, *block.local)] + [1 << len(block.conds)]
+        old = None
+        if previous is not None and all(net.condition_tables[i] is previous[1].condition_tables[i]
+                                        for i in block.conds):
+            start = previous[0].block_table_offset[b]
+            old = previous[0].block_table[start:start + int(np.prod(shape))]
+        table = (old.reshape(shape) if old is not None
+                 else np.ascontiguousarray(_block_table(structure, net, block)))
         tables.append(table.ravel())
         table_off.append(table_off[-1] + table.size)
         shared_node += block.shared

@@ -150,14 +150,14 @@ class Interview:
     >>> interview.answer("sex", "male")
     >>> interview.answer("pop_or_snap", "yes")
     >>> interview.answer("palpable_gap", "yes")
-    >>> interview.done, interview.result.triage, interview.result.ranked[0][0]
-    (True, 'emergency', 'achilles_rupture')
-    >>> interview.result.questions_asked, interview.result.stopped
-    (2, 'safe')
+    >>> interview.result.triage, interview.result.ranked[0][0]
+    ('emergency', 'achilles_rupture')
+    >>> interview.result.questions_asked
+    2
     >>> interview.undo()
     'palpable_gap'
     >>> print(interview.next())
-    Cannot stand on tiptoe on the affected side or push off when walking; ... [weak_push_off]
+    An examiner squeezes the calf ... [thompson_test_positive]
     """
 
     def __init__(self, model: ModelCore, *, max_questions: int | None = None,

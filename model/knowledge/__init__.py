@@ -44,7 +44,7 @@ def _build(vocab: Vocabulary, records: Mapping[str, list[dict[str, Any]]]) -> Kn
     parts |= read_conditions(vocab, records["conditions.csv"], out, parts["context_states"])
     parts |= read_likelihoods(vocab, records["likelihoods.csv"], out)
     parts |= read_leaks(vocab, records["leaks.csv"], out)
-    parts |= read_triage(vocab, records["triage.csv"], out)
+    parts |= read_triage(vocab, records["triage.csv"], out, parts["context_states"])
     return KnowledgeBase(vocabulary=vocab, records=out.frame(), **parts)
 
 

@@ -20,8 +20,13 @@ BOOL_STATES = ("no", "yes")
 
 @dataclass(frozen=True, slots=True)
 class TriageRule:
-    """One rule of ``priors/triage.csv``: findings that must all be present and/or a
-    condition whose posterior must reach ``threshold``."""
+    """One rule of ``priors/triage.csv``: findings that must all be present, context
+    items that must be known to be in given states, and/or a condition whose posterior
+    must reach ``threshold``.
+
+    ``context`` holds (context node, accepted states) pairs; ``("diabetes", ("yes",))``
+    needs diabetes answered yes, ``("age_band", ("age_0_7", "age_8_14"))`` a child.
+    """
 
     rule: str
     level: str
@@ -31,6 +36,7 @@ class TriageRule:
     wording: str
     source_kind: str
     source: str
+    context: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

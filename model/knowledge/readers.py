@@ -229,8 +229,39 @@ def read_leaks(vocab: Vocabulary, rows: list[dict[str, Any]], out: Recorder) -> 
     return {"leaks": leaks}
 
 
-def read_triage(vocab: Vocabulary, rows: list[dict[str, Any]], out: Recorder) -> dict[str, Any]:
-    """triage.csv: findings that must all be present and/or a posterior threshold."""
+def _triage_context(row: Mapping[str, Any], context_states: Mapping[str, tuple[str, ...]]
+                    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A rule's ``context`` cell: terms joined by ``&``, each ``node`` (a yes/no item
+    answered yes) or ``node=state|state`` (the node known to be in one of the states)."""
+    terms = []
+    for term in (t.strip() for t in row.get("context", "").split("&")):
+        if not term:
+            continue
+        node, _, states = (part.strip() for part in term.partition("="))
+        if node not in context_states:
+            raise _unknown(row, "context node", node, context_states)
+        allowed = context_states[node]
+        if not states:
+            if allowed != BOOL_STATES:
+                raise PriorsError(f"{row['_where']}: '{node}' is not a yes/no item; write "
+                                  f"{node}=state, with states from {', '.join(allowed)}")
+            states = "yes"
+        picked = tuple(s.strip() for s in states.split("|"))
+        for state in picked:
+            if state not in allowed:
+                raise PriorsError(f"{row['_where']}: state of '{node}' must be one of "
+                                  f"{', '.join(allowed)}; got '{state}'")
+        if any(node == done for done, _ in terms):
+            raise PriorsError(f"{row['_where']}: context '{node}' is named twice in one rule; "
+                              "join its states with |")
+        terms.append((node, picked))
+    return tuple(terms)
+
+
+def read_triage(vocab: Vocabulary, rows: list[dict[str, Any]], out: Recorder,
+                context_states: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
+    """triage.csv: findings that must all be present, context items in given states,
+    and/or a posterior threshold."""
     urgent = vocab.triage_levels[:-1]  # the last level is the default (self care)
     rules = []
     for row in rows:
@@ -243,6 +274,7 @@ def read_triage(vocab: Vocabulary, rows: list[dict[str, Any]], out: Recorder) ->
         for finding in needed:
             if finding not in vocab.findings:
                 raise _unknown(row, "finding", finding, vocab.findings)
+        context = _triage_context(row, context_states)
         cond = row["node"] or None
         threshold = None
         if cond is not None:
@@ -256,11 +288,12 @@ def read_triage(vocab: Vocabulary, rows: list[dict[str, Any]], out: Recorder) ->
         if not row["wording"]:
             raise PriorsError(f"{row['_where']}: wording is empty; it is what the user reads")
         rule = TriageRule(row["rule"], level, needed, cond, threshold, row["wording"],
-                          row["source_kind"], row["source"])
+                          row["source_kind"], row["source"], context)
         rules.append(rule)
         out.add(row, "triage_rule", math.nan if threshold is None else threshold,
                 parents="posterior threshold", node=cond or "", rule=rule.rule, level=level,
-                findings="&".join(needed), wording=rule.wording)
+                findings="&".join(needed), wording=rule.wording,
+                context="&".join(f"{n}={'|'.join(st)}" for n, st in context))
     return {"triage_rules": tuple(rules)}
 
 

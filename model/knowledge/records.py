@@ -56,14 +56,15 @@ FILES: tuple[PriorsFile, ...] = (
     PriorsFile("leaks.csv", ("leak",), (("finding", "node"),)),
     PriorsFile("triage.csv", ("triage_rule",),
                (("rule", "rule"), ("level", "level"), ("findings", "findings"),
-                ("condition", "node"), ("wording", "wording")), number="threshold"),
+                ("context", "context"), ("condition", "node"), ("wording", "wording")),
+               number="threshold", optional=("context",)),
 )
 
 #: The columns of :meth:`KnowledgeBase.parameters`, in order.
 PARAMETER_COLUMNS = (
     "table", "node", "state", "parent", "parent_state", "parents", "rule", "level",
-    "findings", "wording", "value", "low", "high", "range_rule", "source_kind", "source",
-    "link_source", "derivation", "file", "line",
+    "findings", "context", "wording", "value", "low", "high", "range_rule", "source_kind",
+    "source", "link_source", "derivation", "file", "line",
 )
 #: Columns a parameters table may leave out.
 _TABLE_OPTIONAL = ("range_rule", "file", "line")
