@@ -113,6 +113,10 @@ CHECKS = [
     # the age pattern against the published ratio (looser: the bands only approximate)
     Check("condition_prior", "achilles_tendinopathy", "", "", "2.35/1.85 = 1.27",
           lambda q: q.ratio("achilles_tendinopathy", (20, 64)), 2.35 / 1.85, 0.10),
+    Check("condition_prior", "achilles_rupture", "", "", "= 44.75 with 3 men to 1 woman",
+          lambda q: q.mean_age("achilles_rupture"), 44.75, 0.05),
+    Check("condition_prior", "ankle_fracture", "", "", "(Elsoe 2018: mean age 41.4)",
+          lambda q: q.mean_age("ankle_fracture"), 41.4, 0.05),
     Check("condition_prior", "ankle_sprain", "", "", "7.2/2.15 = 3.35",
           lambda q: q.ratio("ankle_sprain", (15, 19)), 7.2 / 2.15, 0.05),
     # context against the literature
