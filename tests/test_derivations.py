@@ -59,7 +59,7 @@ CHECKS = [
     baseline("haglund_deformity", 0.0002, WHOLE),
     baseline("severs_disease", 0.0037, "the age_8_14 band", (8, 14)),
     baseline("posterior_impingement", 0.0001, WHOLE),
-    baseline("plantar_fasciitis", 0.004, WHOLE),
+    baseline("plantar_fasciitis", 0.00383, WHOLE),
     baseline("ankle_sprain", 0.0045, WHOLE),
     baseline("calcaneal_stress_fracture", 0.00005, WHOLE),
     baseline("ankle_fracture", 0.001687, WHOLE),
@@ -102,11 +102,21 @@ CHECKS = [
           lambda q: q.share("charcot_foot", diabetes=True), 0.95, 0.02),
     Check("risk_ratio", "charcot_foot", "sex", "male", "(69%)",
           lambda q: q.share("charcot_foot", sex="male"), 0.69, 0.02),
-    Check("risk_ratio", "deep_vein_thrombosis", "age_band", "age_75_120", "about 66",
-          lambda q: q.mean_age("deep_vein_thrombosis"), 66, 0.03),
+    Check("risk_ratio", "deep_vein_thrombosis", "age_band", "age_75_120", "= 70.2 over both",
+          lambda q: q.mean_age("deep_vein_thrombosis"), 70.2, 0.03),
+    Check("risk_ratio", "deep_vein_thrombosis", "age_band", "age_65_74", "252/63 = 4.0",
+          lambda q: q.rate("deep_vein_thrombosis", (65, 74))
+          / q.rate("deep_vein_thrombosis", (20, 64)), 4.0, 0.01),
+    Check("risk_ratio", "deep_vein_thrombosis", "age_band", "age_75_120", "574/63 = 9.12",
+          lambda q: q.rate("deep_vein_thrombosis", (75, 120))
+          / q.rate("deep_vein_thrombosis", (20, 64)), 9.12, 0.01),
     # the age pattern against the published ratio (looser: the bands only approximate)
     Check("condition_prior", "achilles_tendinopathy", "", "", "2.35/1.85 = 1.27",
           lambda q: q.ratio("achilles_tendinopathy", (20, 64)), 2.35 / 1.85, 0.10),
+    Check("condition_prior", "achilles_rupture", "", "", "= 44.75 with 3 men to 1 woman",
+          lambda q: q.mean_age("achilles_rupture"), 44.75, 0.05),
+    Check("condition_prior", "ankle_fracture", "", "", "(Elsoe 2018: mean age 41.4)",
+          lambda q: q.mean_age("ankle_fracture"), 41.4, 0.05),
     Check("condition_prior", "ankle_sprain", "", "", "7.2/2.15 = 3.35",
           lambda q: q.ratio("ankle_sprain", (15, 19)), 7.2 / 2.15, 0.05),
     # context against the literature
