@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -167,7 +168,30 @@ def _section(title: str, summary: Summary, folder: Path) -> list[str]:
     return lines
 
 
-def write_report(directory: str | Path, sections: Mapping[str, Summary]) -> Path:
+def _evidence_section(evidence: pd.DataFrame, folder: Path) -> list[str]:
+    """Published diagnostic accuracy against the model's, a table and a plot."""
+    from .evidence import plot
+
+    fig = Figure(layout="constrained", figsize=(6.5, 6.5))
+    plot(evidence, fig.subplots())
+    fig.savefig(folder / "evidence.png", dpi=110)
+    reproduced = int(evidence.reproduced.sum())
+    lines = ["## Published accuracy and the model's", "",
+             f"{reproduced} of {len(evidence)} published figures reproduced within a factor of 2 "
+             "(the model's figure is computed exactly in the study's presenting population; "
+             "see `priors/accuracy.csv`).", "",
+             "| figure | condition | test result | among | published | model | ratio |",
+             "|---|---|---|---|---|---|---|"]
+    for row in evidence.itertuples():
+        test = ", ".join(f"{k}={v}" for k, v in row.findings.items())
+        among = ", ".join(f"{k}={v}" for k, v in row.given.items()) or "everyone"
+        lines.append(f"| {row.id} | {row.condition} | {test} | {among} | {row.published:.3g} "
+                     f"| {row.model:.3g} | {row.ratio:.2f} |")
+    return [*lines, "", "![published and model accuracy](evidence.png)", ""]
+
+
+def write_report(directory: str | Path, sections: Mapping[str, Summary],
+                 evidence: pd.DataFrame | None = None) -> Path:
     """Write ``report.md`` and its PNG figures into ``directory`` (created if needed).
 
     Parameters
@@ -175,6 +199,8 @@ def write_report(directory: str | Path, sections: Mapping[str, Summary]) -> Path
     directory : path
     sections : mapping of title to Summary
         One section per case file, in order.
+    evidence : DataFrame, optional
+        :func:`model.evidence.compare`'s table: adds the published-against-model section.
 
     Returns
     -------
@@ -186,6 +212,8 @@ def write_report(directory: str | Path, sections: Mapping[str, Summary]) -> Path
     lines = ["# heelnet validation report", "", _DISCLAIMER, ""]
     for title, summary in sections.items():
         lines += _section(title, summary, folder)
+    if evidence is not None and len(evidence):
+        lines += _evidence_section(evidence, folder)
     path = folder / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -6,7 +6,7 @@ import argparse
 from importlib import resources
 
 from ..metrics import Metrics, Summary
-from .common import DISCLAIMER, PROG, model_of
+from .common import DISCLAIMER, PROG, evidence_of, model_of
 
 __all__ = ["run"]
 
@@ -42,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         from ..report import write_report
 
-        print(f"report: {write_report(args.report, sections)}")
+        print(f"report: {write_report(args.report, sections, evidence_of(model))}")
     return 0

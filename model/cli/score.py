@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import HeelnetError
 from ..metrics import Metrics
 from ..scoring import CHUNK_SIZE
-from .common import model_of
+from .common import evidence_of, model_of
 
 __all__ = ["NAME", "add", "run"]
 
@@ -72,6 +72,6 @@ def run(args: argparse.Namespace) -> int:
     elif args.report:
         from ..report import write_report
 
-        path = write_report(args.report, {Path(args.input).name: summary})
+        path = write_report(args.report, {Path(args.input).name: summary}, evidence_of(model))
         print(f"\nreport: {path}")
     return 0
