@@ -170,7 +170,7 @@ def _section(title: str, summary: Summary, folder: Path) -> list[str]:
 
 def _evidence_section(evidence: pd.DataFrame, folder: Path) -> list[str]:
     """Published diagnostic accuracy against the model's, a table and a plot."""
-    from .evidence import plot
+    from .accuracy import plot
 
     fig = Figure(layout="constrained", figsize=(6.5, 6.5))
     plot(evidence, fig.subplots())
@@ -200,7 +200,7 @@ def write_report(directory: str | Path, sections: Mapping[str, Summary],
     sections : mapping of title to Summary
         One section per case file, in order.
     evidence : DataFrame, optional
-        :func:`model.evidence.compare`'s table: adds the published-against-model section.
+        :func:`model.accuracy.compare`'s table: adds the published-against-model section.
 
     Returns
     -------

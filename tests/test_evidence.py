@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from model import HeelnetError, PriorsError, UnknownIdError
-from model.evidence import FACTOR, compare, read_accuracy
+from model.accuracy import FACTOR, compare, read_accuracy
 
 from .test_network import brute_force
 
@@ -80,3 +80,16 @@ def test_every_row_names_a_checked_reference():
     assert ACCURACY.reference.str.contains(r"(19|20)\d\d").all()
     assert ACCURACY.checked.str.match(r"(yes|second-hand)").all()
     assert np.isfinite(ACCURACY.published).all()
+
+
+def test_the_accuracy_module_does_not_shadow_model_evidence():
+    """``model.evidence`` is the public function; a submodule of that name would replace it
+    as soon as anything imported it (the reports do)."""
+    import importlib.util
+
+    import model
+    import model.accuracy
+
+    assert importlib.util.find_spec("model.evidence") is None
+    assert callable(model.evidence) and callable(model.accuracy.compare)
+    assert model.evidence({"palpable_gap": True}) == {"palpable_gap": "yes"}

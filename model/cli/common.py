@@ -26,8 +26,8 @@ def model_of(args: argparse.Namespace) -> Model:
 def evidence_of(model: Model) -> pd.DataFrame | None:
     """Published accuracy beside the model's (``priors/accuracy.csv``), for reports; None,
     with a note on stderr, when the model lacks an id the table uses."""
+    from ..accuracy import compare
     from ..errors import HeelnetError
-    from ..evidence import compare
 
     try:
         return compare(model)
