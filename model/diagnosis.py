@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from .checks import check_ids
 from .encoding import Encoding
 from .engine import Engine
-from .errors import ImpossibleEvidenceError
+from .errors import HeelnetError, ImpossibleEvidenceError
 from .knowledge import KnowledgeBase, from_parameters, load_priors
 from .network import NetworkTables, build
 from .triage import TriageRules
@@ -303,6 +304,60 @@ class ModelCore:
             value = given[item]
             return f"{item}={'yes' if value is True else 'no' if value is False else value}"
         return f"{node}={self.encoding.states[node][code]}"
+
+    def likelihood_ratio(self, condition: str, findings: Mapping[str, Any],
+                         given: Mapping[str, Any] | None = None) -> float:
+        """The likelihood ratio the model implies for ``findings`` about ``condition``,
+        among people with ``given``.
+
+        LR = P(findings | condition, given) / P(findings | no condition, given), computed
+        exactly as the posterior odds of ``condition`` given both, divided by its odds
+        given ``given`` alone (Bayes' rule). It is what a study that recruited people
+        like ``given`` would measure, if the model were the world: compare it with a
+        published sensitivity / (1 − specificity).
+
+        Parameters
+        ----------
+        condition : str
+        findings : mapping of id to value
+            The test result, e.g. ``{"palpable_gap": True}`` (an LR+) or several items.
+        given : mapping of id to value, optional
+            The presenting population, e.g. ``{"sudden_onset": True}``; none by default.
+
+        Raises
+        ------
+        UnknownIdError, InvalidValueError
+            For unknown ids or bad values, as :meth:`diagnose`.
+        HeelnetError
+            When ``findings`` and ``given`` share an id, or ``condition`` is certain or
+            impossible among people with ``given`` (its odds are 0 or infinite).
+
+        Examples
+        --------
+        >>> from model import Model
+        >>> m = Model.default()
+        >>> lr = m.likelihood_ratio("achilles_rupture", {"palpable_gap": True},
+        ...                         given={"sudden_onset": True, "pain_above_heel": True})
+        >>> lr > 1
+        True
+        """
+        check_ids("likelihood_ratio", "condition", [condition], self.conditions, "condition")
+        test = self.vocabulary.validate(findings)
+        population = self.vocabulary.validate(given or {})
+        shared = sorted(set(test) & set(population))
+        if shared:
+            raise HeelnetError(f"The 'findings' and 'given' parameters of likelihood_ratio "
+                               f"share {', '.join(map(repr, shared))}; give each item once.")
+        if not test:
+            raise HeelnetError("The 'findings' parameter of likelihood_ratio needs at least "
+                               "one item (the test result); got none.")
+        prior, post = self.posteriors([population, {**population, **test}])[
+            :, self.conditions.index(condition)]
+        if not 0.0 < prior < 1.0:
+            raise HeelnetError(f"'{condition}' has probability {prior:g} among people with "
+                               "the given items, so no finding can change its odds")
+        with np.errstate(divide="ignore"):
+            return float((post / (1.0 - post)) / (prior / (1.0 - prior)))
 
     # diagnosis ----------------------------------------------------------------
     def diagnose(self, findings: Mapping[str, Any], intervals: bool = False, *,

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -191,8 +192,30 @@ def _section(title: str, summary: Summary, folder: Path) -> list[str]:
     return lines
 
 
-def write_report(directory: str | Path, sections: Mapping[str, Summary], *,
-                 force: bool = False) -> Path:
+def _evidence_section(evidence: pd.DataFrame, folder: Path) -> list[str]:
+    """Published diagnostic accuracy against the model's, a table and a plot."""
+    from .accuracy import plot
+
+    fig = Figure(layout="constrained", figsize=(6.5, 6.5))
+    plot(evidence, fig.subplots())
+    fig.savefig(folder / "evidence.png", dpi=110)
+    reproduced = int(evidence.reproduced.sum())
+    lines = ["## Published accuracy and the model's", "",
+             f"{reproduced} of {len(evidence)} published figures reproduced within a factor of 2 "
+             "(the model's figure is computed exactly in the study's presenting population; "
+             "see `priors/accuracy.csv`).", "",
+             "| figure | condition | test result | among | published | model | ratio |",
+             "|---|---|---|---|---|---|---|"]
+    for row in evidence.itertuples():
+        test = ", ".join(f"{k}={v}" for k, v in row.findings.items())
+        among = ", ".join(f"{k}={v}" for k, v in row.given.items()) or "everyone"
+        lines.append(f"| {row.id} | {row.condition} | {test} | {among} | {row.published:.3g} "
+                     f"| {row.model:.3g} | {row.ratio:.2f} |")
+    return [*lines, "", "![published and model accuracy](evidence.png)", ""]
+
+
+def write_report(directory: str | Path, sections: Mapping[str, Summary],
+                 evidence: pd.DataFrame | None = None, *, force: bool = False) -> Path:
     """Write ``report.md`` and its PNG figures into ``directory`` (created if needed).
 
     Parameters
@@ -200,6 +223,8 @@ def write_report(directory: str | Path, sections: Mapping[str, Summary], *,
     directory : path
     sections : mapping of title to Summary
         One section per case file, in order.
+    evidence : DataFrame, optional
+        :func:`model.accuracy.compare`'s table: adds the published-against-model section.
     force : bool
         Replace ``report.md`` even if it is read-only.
 
@@ -213,6 +238,8 @@ def write_report(directory: str | Path, sections: Mapping[str, Summary], *,
     lines = ["# heelnet validation report", "", _DISCLAIMER, ""]
     for title, summary in sections.items():
         lines += _section(title, summary, folder)
+    if evidence is not None and len(evidence):
+        lines += _evidence_section(evidence, folder)
     path = folder / "report.md"
     write_atomic(path, lambda handle: handle.write("\n".join(lines)), force=force)
     return path

@@ -6,7 +6,7 @@ import argparse
 from importlib import resources
 
 from ..metrics import Metrics, Summary
-from .common import DISCLAIMER, PROG, model_of
+from .common import DISCLAIMER, PROG, evidence_of, model_of
 
 __all__ = ["run"]
 
@@ -44,5 +44,6 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         from ..report import write_report
 
-        print(f"report: {write_report(args.report, sections, force=args.force)}")
+        path = write_report(args.report, sections, evidence_of(model), force=args.force)
+        print(f"report: {path}")
     return 0

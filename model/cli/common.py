@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..api import Model
 
-__all__ = ["DISCLAIMER", "PROG", "add_output", "messages", "model_of"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DISCLAIMER", "PROG", "add_output", "evidence_of", "messages", "model_of"]
 
 PROG = "python -m model"
 DISCLAIMER = "heelnet is a research and teaching model, not a medical device."
@@ -33,3 +36,16 @@ def add_output(parser: argparse.ArgumentParser, metavar: str, what: str) -> None
 def messages(args: argparse.Namespace) -> TextIO:
     """Where a command's own messages go: stderr when the output itself is stdout."""
     return sys.stderr if getattr(args, "output", None) == "-" else sys.stdout
+
+
+def evidence_of(model: Model) -> pd.DataFrame | None:
+    """Published accuracy beside the model's (``priors/accuracy.csv``), for reports; None,
+    with a note on stderr, when the model lacks an id the table uses."""
+    from ..accuracy import compare
+    from ..errors import HeelnetError
+
+    try:
+        return compare(model)
+    except HeelnetError as error:
+        print(f"note: no accuracy section in the report: {error}", file=sys.stderr)
+        return None

@@ -14,7 +14,7 @@ from ..errors import HeelnetError
 from ..metrics import Metrics
 from ..scoring import CHUNK_SIZE
 from ..uncertainty import DRAWS, SEED
-from .common import add_output, messages, model_of
+from .common import add_output, evidence_of, messages, model_of
 
 if TYPE_CHECKING:
     from ..api import Model
@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.report:
         from ..report import write_report
 
-        path = write_report(args.report, {Path(args.input).name: summary}, force=force)
+        path = write_report(args.report, {Path(args.input).name: summary}, evidence_of(model),
+                            force=force)
         print(f"\nreport: {path}", file=out)
     return 0

@@ -72,7 +72,8 @@ class Engine:
     --------
     >>> from model import Model
     >>> engine = Model.default().engine
-    >>> context, findings = Model.default().encoding.encode([{"palpable_gap": True}])
+    >>> case = {"palpable_gap": True, "pop_or_snap": True}
+    >>> context, findings = Model.default().encoding.encode([case])
     >>> p = engine.posteriors(context, findings)[0]
     >>> engine.network.conditions[int(p.argmax())]
     'achilles_rupture'
