@@ -127,9 +127,10 @@ def test_coverage_when_the_true_numbers_come_from_the_ranges(toy_model):
 
 
 def test_diagnosis_carries_and_shows_its_intervals(model):
-    plain = diagnose({"palpable_gap": True})
+    case = {"pop_or_snap": True, "palpable_gap": True}
+    plain = diagnose(case)
     assert plain.intervals is None
-    result = diagnose({"palpable_gap": True}, intervals=True)
+    result = diagnose(case, intervals=True)
     assert set(result.intervals) == set(model.conditions)
     for condition, p in result.probabilities.items():
         low, high = result.intervals[condition]

@@ -89,7 +89,8 @@ def interpreting(limit: int = LIMIT) -> Iterator[None]:
     --------
     >>> from model import Model
     >>> with interpreting():
-    ...     result = Model.default().diagnose({"age_years": 41, "palpable_gap": True})
+    ...     result = Model.default().diagnose({"age_years": 41, "pop_or_snap": True,
+    ...                                       "palpable_gap": True})
     >>> result.ranked[0][0]
     'achilles_rupture'
     """
