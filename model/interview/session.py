@@ -156,8 +156,9 @@ class Interview:
     (2, 'safe')
     >>> interview.undo()
     'palpable_gap'
-    >>> print(interview.next())
-    Cannot stand on tiptoe on the affected side or push off when walking; ... [weak_push_off]
+    >>> question = interview.next()  # the triage is already an emergency: which condition?
+    >>> question.purpose, question.id
+    ('most informative', 'tendon_thickening')
     """
 
     def __init__(self, model: ModelCore, *, max_questions: int | None = None,
