@@ -117,6 +117,9 @@ class Lookahead:
     context, findings : int arrays (1 + n_answers, ...)
         The engine arrays of each row.
     posteriors : float array (1 + n_answers, n_conditions)
+    p_none : float array (1 + n_answers,)
+        P(none of the conditions | the row's evidence), exact (NaN where the row's
+        evidence is impossible).
     """
 
     items: tuple[str, ...]
@@ -126,6 +129,7 @@ class Lookahead:
     context: np.ndarray
     findings: np.ndarray
     posteriors: np.ndarray
+    p_none: np.ndarray
 
     def expected(self, values: np.ndarray) -> np.ndarray:
         """Per item, the expectation over its answers of a per-answer-row quantity.
@@ -183,8 +187,10 @@ def lookahead(model: ModelCore, context: np.ndarray, findings: np.ndarray,
             owner[r - 1] = k
             r += 1
     log_z, joint = model.engine.joint(ctx, fnd)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         posteriors = joint / np.exp(log_z)[:, None]
+        p_none = np.minimum(np.exp(model.log_none(ctx, fnd) - log_z), 1.0)
+    p_none[~np.isfinite(log_z)] = np.nan
     # P(answer | given): normalise P(given, answer) within each question
     log_joint = log_z[1:]
     peak = np.full(len(candidates), -np.inf)
@@ -193,7 +199,7 @@ def lookahead(model: ModelCore, context: np.ndarray, findings: np.ndarray,
     total = np.zeros(len(candidates))
     np.add.at(total, owner, weight)
     return Lookahead(tuple(c[0] for c in candidates), tuple(c[3] for c in candidates), owner,
-                     weight / total[owner], ctx, fnd, posteriors)
+                     weight / total[owner], ctx, fnd, posteriors, p_none)
 
 
 def next_questions(

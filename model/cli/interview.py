@@ -30,9 +30,10 @@ def add(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "interview", parents=[common],
         help="ask one question at a time and stop when it is safe (or replay a case file)",
         description="Ask one question at a time: age and sex first, then the warning signs "
-                    "that could make the triage more urgent, then the most informative "
-                    "question, until the leading condition is clear and no unasked warning "
-                    "sign could raise the triage. 'Don't know' is an answer. At the end: "
+                    "that could make the triage more urgent, then the question that most "
+                    "improves the chance of naming the right condition, until no question "
+                    "is worth asking (each error has a cost in questions; see "
+                    "model/interview/policy.py). 'Don't know' is an answer. At the end: "
                     "ranked conditions, triage, red flags and why. With --replay, each row "
                     "of a case file is a patient who answers only what its cells hold "
                     "(blank = don't know). " + DISCLAIMER,

@@ -1,52 +1,71 @@
-"""Which question an interview asks next, and when it stops.
+"""Which question an interview asks next, and when it stops: by what stopping costs.
 
-Every step reads one :class:`~model.questions.Lookahead` table: every unasked
-item, every answer to it, the exact probability of that answer and the exact
-posteriors and triage the evidence would then have. From it, in this order:
+The criterion
+-------------
+Every error the interview can make at its end has a cost, counted in questions
+(:class:`Policy`; one more question costs 1). Stopping now is an error when one more
+answer would change a decision: the triage, made more urgent by the answer
+(under-triage now; :attr:`Policy.missed_emergency` when the answer would make it the
+most urgent level, :attr:`Policy.under_triage` otherwise) or less urgent
+(over-triage now, :attr:`Policy.over_triage`); or the leading condition, named
+wrong (:attr:`Policy.wrong_leader`). For every unasked item the expected cost of
+stopping that asking it would avoid is exact, from one :class:`~model.questions.Lookahead`
+table (every answer, its probability and the posteriors and triage it would give).
+An item is worth asking when that cost exceeds the cost of the question, 1:
 
-1. **Warning signs.** The triage rules (``priors/triage.csv``) are evaluated on
-   every looked-ahead row, so for each unasked item the probability that its
-   answer makes the triage *more urgent* than it is now is exact: a rule whose
-   findings would all be present, or whose condition's posterior would reach its
-   threshold. A rule that needs two unasked findings (``a & b``) cannot fire in
-   one answer; for it, each unasked finding of a rule that could still fire (its
-   other findings present or unasked, none answered "no" or "don't know") is given
-   P(all its unasked findings are present | evidence), from one more exact
-   inference call. An item is a warning sign when this risk, weighed by the level it
-   would reach, is worth asking about: ``risk / tolerance >= 1``, with a tolerance of
-   :attr:`Policy.emergency_risk` for the most urgent level and
-   :attr:`Policy.warning_risk` for any other. The warning sign with the largest
-   weighed risk is asked first, before anything else.
+1. **Warning signs first.** The cost of the triage rising with the answer,
+   ``sum over answers of P(answer) * cost(triage now -> triage after)``. A rule that
+   needs two unasked findings (``a & b``) cannot fire in one answer; each unasked
+   finding of such a rule (its other findings present or unasked, none answered
+   "no" or "don't know") is given P(all its unasked findings are present | evidence)
+   times the cost of the level, from one more exact inference call. The sign with
+   the largest cost is asked while any is worth its question, before anything else
+   (the issue's order: under-triage is the worst error, and a sign asked while it
+   is still plausible is not lost to later answers that lower its chance through the
+   model's independence assumptions). With the defaults a sign is asked while the
+   chance that it reveals an emergency is above 1 in 1000, or a less urgent level
+   above 1 in 100: the old tolerances, now read as costs.
 
-   How "the conditions still plausible" enter: through that probability. P(an
-   answer raises the triage | evidence) sums, over the conditions, each one's
-   posterior times its chance of producing the sign (plus the sign's leak), so a
-   condition the evidence has made implausible adds almost nothing. A hard cut on
-   the posteriors would not work: after the intake every posterior is below 1% and
-   the common conditions are within a factor of ten of each other (the priors
-   describe a primary-care population over a year), so a cut relative to the leader
-   keeps nearly all of them and an absolute one keeps none.
+2. **Then the item that saves most**: the cost of the triage falling with the
+   answer (the over-triage that stopping now would leave), plus the leader's
+   part, the expected *value of information* for naming the leader:
+   ``wrong_leader * E_answer[max_c P(c | e, a) - P(leader now | e, a)] / P(some
+   condition | e)``, the expected fall of the chance that the leading condition is
+   wrong among people who have one of the conditions. That is the misclassification
+   cost the question removes, not its entropy: an answer that would only reshuffle
+   conditions behind the leader, or swap two near-tied ones, is worth little; an
+   answer that would reveal a rare condition's hallmark is worth its chance times
+   the gain. It is divided by P(some condition | e) because a leader can only be
+   right for a person who has one of the conditions: the priors describe a
+   primary-care population in which, after the intake, about 98% have none of them,
+   and without it the hallmark of every rare condition would look worthless.
 
-2. **The most informative item**, by expected information gain about the
-   conditions (:func:`model.next_questions`), while the leading condition is not
-   clear. It is *clear* when no single unasked item could change which condition
-   ranks first with probability :attr:`Policy.leader_change` or more.
+3. **Stop** ("safe") when no item's cost exceeds one question, when nothing is left
+   to ask, or at the question limit.
 
-3. **Settling the triage.** When the leader is clear but some answer would make the
-   triage *less* urgent with probability :attr:`Policy.triage_change` or more (a
-   condition just above its threshold, say), the item most likely to do so is asked,
-   so that stopping early does not over-triage.
+The costs are one step ahead (myopic), so they are lower bounds on what the rest of
+the interview could save; that is why the warning-sign costs are large. Everything
+is computed from the rules and the vocabulary, never from particular ids, so new
+conditions, findings and rules work as they arrive.
 
-The interview stops when none of the three applies ("safe"), when nothing is left
-to ask, or at a question limit. Everything is computed from the rules and the
-vocabulary, never from particular ids, so new conditions, findings and rules work
-as they arrive.
-
-The tolerances are settings of the interview, not numbers of the model: how
-cautious it is. Their defaults: a 1 in 1000 chance that one answer reveals an
-emergency is worth a question, because under-triage of an emergency is the worst
-error; 1 in 100 for a less urgent level; and 1 in 100 for the leader or the triage
-changing with one more answer.
+The defaults and why (settings of the interview, not numbers of the model)
+--------------------------------------------------------------------------
+- ``over_triage = 100``: an unneeded visit costs a person an hour or more; a
+  question takes seconds, but long questionnaires are abandoned, so a visit is put
+  at 100 questions, not the thousands the time alone would give (assumption).
+- ``missed_emergency = 1000``: ten unneeded visits. The triage rules of the most
+  urgent level act at a probability of 0.05 to 0.1 (priors/triage.csv, the
+  threshold approach: acting at p means missing is (1 - p) / p times worse than
+  acting needlessly, 9 to 19 times); 10 is at the lower end, and the one-step
+  costs already understate the risk (assumption).
+- ``under_triage = 100``: missing a see-a-doctor level delays a diagnosis by days;
+  put level with one unneeded visit (assumption; it was 1 in 100 before).
+- ``wrong_leader = 300``: for a person who has one of the conditions, naming the
+  wrong one first misdirects the advice and the explanation; put above one
+  unneeded visit and below a missed emergency. Per person interviewed it weighs
+  ``300 * P(some condition | e)``, a few questions after the intake, so until the
+  evidence points to a condition it counts for less than an unneeded visit
+  (assumption; 100 and 1000 were also measured on the bundled sets, see the README).
 """
 
 from __future__ import annotations
@@ -71,42 +90,49 @@ TRIAGE = "settles the triage"
 SAFE, EXHAUSTED, LIMIT = "safe", "nothing left to ask", "question limit"
 #: The same, in words.
 STOPPED = {
-    SAFE: "The leading condition is clear and no unanswered warning sign could raise the "
-          "triage.",
+    SAFE: "No unanswered question is worth asking: none could change the triage or the "
+          "leading condition enough to be worth its cost.",
     LIMIT: "The question limit was reached.",
     EXHAUSTED: "Every question has been asked.",
 }
 
-_UNIT = Interval(float, 0, 1, "neither")
+_COST = Interval(float, 0, None, "neither")
+_TINY = 1e-300
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """How cautious an interview is (see the module docstring).
+    """What each error costs, in questions: how cautious an interview is (see the module
+    docstring for the criterion and the reasoning behind each default).
 
     Attributes
     ----------
-    emergency_risk : float, default 0.001
-        Ask a warning sign first while the chance that its answer makes the triage the
-        most urgent level is at least this.
-    warning_risk : float, default 0.01
-        The same for raising the triage to any less urgent level.
-    leader_change : float, default 0.01
-        The leading condition is clear when no single unasked item would change it
-        with this probability or more.
-    triage_change : float, default 0.01
-        Before stopping, ask an item whose answer would make the triage less urgent
-        with this probability or more.
+    missed_emergency : float, default 1000
+        Stopping with the triage below the most urgent level when one more answer would
+        have raised it there.
+    under_triage : float, default 100
+        Stopping with the triage below a less urgent level one more answer would reach.
+    over_triage : float, default 100
+        Stopping with the triage more urgent than one more answer would leave it.
+    wrong_leader : float, default 300
+        Naming the wrong condition first, for a person who has one of the conditions.
     """
 
-    emergency_risk: float = 0.001
-    warning_risk: float = 0.01
-    leader_change: float = 0.01
-    triage_change: float = 0.01
+    missed_emergency: float = 1000.0
+    under_triage: float = 100.0
+    over_triage: float = 100.0
+    wrong_leader: float = 300.0
 
     def __post_init__(self) -> None:
-        for name in ("emergency_risk", "warning_risk", "leader_change", "triage_change"):
-            check_parameter("Policy", name, getattr(self, name), _UNIT)
+        for name in ("missed_emergency", "under_triage", "over_triage", "wrong_leader"):
+            check_parameter("Policy", name, getattr(self, name), _COST)
+
+    def triage_costs(self, n_levels: int) -> np.ndarray:
+        """``cost[now, after]``: stopping at level ``now`` when one more answer would give
+        ``after`` (levels most urgent first)."""
+        now, after = np.indices((n_levels, n_levels))
+        under = np.where(after == 0, self.missed_emergency, self.under_triage)
+        return np.where(after < now, under, np.where(after > now, self.over_triage, 0.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +140,12 @@ class Choice:
     """What to do next: ask ``item`` (index into the lookahead's items), or stop.
 
     ``purpose`` is :data:`WARNING_SIGN`, ``"most informative"`` or ``"settles the
-    triage"``; when ``item`` is None it says why the interview stops. ``level`` is the
-    triage level a warning sign could reach; ``risk`` the probability that matters
-    for the purpose (the answer raising or lowering the triage, or changing the
-    leader); ``gain`` the expected information gain in bits.
+    triage"`` (the part of the expected cost that is largest); when ``item`` is None it
+    says why the interview stops. ``level`` is the triage level a warning sign could
+    reach; ``risk`` the probability that matters for the purpose (the answer raising or
+    lowering the triage, or changing the leader); ``cost`` the expected cost of stopping
+    now that asking the item would avoid, in questions; ``gain`` the expected
+    information gain in bits.
     """
 
     item: int | None
@@ -125,6 +153,7 @@ class Choice:
     level: str | None = None
     risk: float = 0.0
     gain: float = 0.0
+    cost: float = 0.0
 
 
 def _levels(model: ModelCore, table: Lookahead) -> np.ndarray:
@@ -166,6 +195,32 @@ def _pairs(model: ModelCore, table: Lookahead, unknown: frozenset[str], current:
     return chance, reach
 
 
+def _triage_costs(model: ModelCore, table: Lookahead, unknown: frozenset[str],
+                  policy: Policy, current: int, after: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per item: expected cost of stopping now if its answer would raise the triage
+    (pairs of unasked findings included), the same if it would lower it, and for the
+    pairs their chance and level."""
+    costs = policy.triage_costs(len(model.triage_rules.levels))
+    raise_cost = table.expected(np.where(after < current, costs[current, after], 0.0))
+    lower_cost = table.expected(np.where(after > current, costs[current, after], 0.0))
+    pair_chance, pair_level = _pairs(model, table, unknown, current)
+    raise_cost = np.maximum(raise_cost, pair_chance * costs[current, pair_level])
+    return raise_cost, lower_cost, pair_chance, pair_level
+
+
+def _leader_cost(table: Lookahead, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """Per item: the expected fall of P(the leader is wrong | someone has a condition)
+    that its answer brings, times :attr:`Policy.wrong_leader`; and the chance that
+    the answer changes the leader."""
+    posteriors = np.nan_to_num(table.posteriors, nan=0.0)  # rows of probability zero
+    leader = int(posteriors[0].argmax())
+    better = posteriors[1:].max(axis=1) - posteriors[1:, leader]
+    some = max(1.0 - float(np.nan_to_num(table.p_none[0], nan=1.0)), _TINY)
+    change = table.expected((posteriors[1:].argmax(axis=1) != leader).astype(float))
+    return policy.wrong_leader * table.expected(better) / some, change
+
+
 def choose(model: ModelCore, table: Lookahead, unknown: frozenset[str],
            policy: Policy) -> Choice:
     """The next step of an interview from the lookahead table of its evidence.
@@ -183,33 +238,26 @@ def choose(model: ModelCore, table: Lookahead, unknown: frozenset[str],
         return Choice(None, EXHAUSTED)
     levels = _levels(model, table)
     current, after = int(levels[0]), levels[1:]
-    n_levels = len(model.triage_rules.levels)
-    tolerance = np.full(n_levels, policy.warning_risk)
-    tolerance[0] = policy.emergency_risk
-    # 1. warning signs: the chance that the answer raises the triage, over its tolerance
-    raises = after < current
-    chance = table.expected(raises.astype(float))
-    weighed = table.expected(np.where(raises, 1.0 / tolerance[after], 0.0))
-    pair_chance, pair_level = _pairs(model, table, unknown, current)
-    weighed = np.maximum(weighed, pair_chance / tolerance[np.minimum(pair_level, n_levels - 1)]
-                         * (pair_level < current))
-    best = int(np.argmax(weighed))
-    if weighed[best] >= 1.0:
+    raise_cost, lower_cost, pair_chance, pair_level = _triage_costs(
+        model, table, unknown, policy, current, after)
+    best = int(np.argmax(raise_cost))
+    if raise_cost[best] > 1.0:  # 1. a warning sign worth more than its question
+        raises = after < current
         reached = [int(r) for r in after[(table.owner == best) & raises]]
         level = min([int(pair_level[best]), *reached])
-        return Choice(best, WARNING_SIGN, model.triage_rules.levels[level],
-                      max(float(chance[best]), float(pair_chance[best])))
-    # 2. the most informative item while the leader is not clear
-    posteriors = np.nan_to_num(table.posteriors, nan=-1.0)
-    leader = posteriors.argmax(axis=1)
-    change = table.expected((leader[1:] != leader[0]).astype(float))
-    gain = table.information_gain()
-    if change.max() >= policy.leader_change:
-        best = int(np.argmax(gain))
-        return Choice(best, INFORMATION, risk=float(change.max()), gain=float(gain[best]))
-    # 3. an answer that would lower the triage, before stopping
-    lowers = table.expected((after > current).astype(float))
-    best = int(np.argmax(lowers))
-    if lowers[best] >= policy.triage_change:
-        return Choice(best, TRIAGE, risk=float(lowers[best]), gain=float(gain[best]))
-    return Choice(None, SAFE)
+        chance = max(float(table.expected(raises.astype(float))[best]),
+                     float(pair_chance[best]))
+        return Choice(best, WARNING_SIGN, model.triage_rules.levels[level], chance,
+                      float(table.information_gain()[best]), float(raise_cost[best]))
+    leader_cost, change = _leader_cost(table, policy)
+    total = lower_cost + leader_cost
+    best = int(np.argmax(total))
+    if total[best] <= 1.0:  # 3. nothing left is worth a question: stop
+        return Choice(None, SAFE)
+    gain = float(table.information_gain()[best])
+    if lower_cost[best] > leader_cost[best]:  # 2. settles the triage, or informs
+        lowers = table.expected((after > current).astype(float))
+        return Choice(best, TRIAGE, risk=float(lowers[best]), gain=gain,
+                      cost=float(total[best]))
+    return Choice(best, INFORMATION, risk=float(change[best]), gain=gain,
+                  cost=float(total[best]))

@@ -156,8 +156,9 @@ class Interview:
     2
     >>> interview.undo()
     'palpable_gap'
-    >>> print(interview.next())
-    An examiner squeezes the calf ... [thompson_test_positive]
+    >>> question = interview.next()  # the triage is already an emergency: which condition?
+    >>> question.purpose, question.id
+    ('most informative', 'thompson_test_positive')
     """
 
     def __init__(self, model: ModelCore, *, max_questions: int | None = None,
@@ -277,13 +278,15 @@ class Interview:
 
 
 def _reason(choice: Choice) -> str:
+    worth = f"worth {choice.cost:.3g} questions"
     if choice.purpose == "warning sign":
         return (f"a warning sign: the answer could raise the triage to {choice.level} "
-                f"(chance {choice.risk:.1%})")
+                f"(chance {choice.risk:.1%}; {worth})")
     if choice.purpose == "settles the triage":
-        return f"settles the triage: the answer could lower it (chance {choice.risk:.1%})"
-    return (f"the most informative question now ({choice.gain:.3f} bits); "
-            f"the leading condition could change (chance {choice.risk:.1%})")
+        return (f"settles the triage: the answer could lower it (chance {choice.risk:.1%}; "
+                f"{worth})")
+    return (f"the question that most improves the chance of naming the right condition "
+            f"({worth}); the leading condition could change (chance {choice.risk:.1%})")
 
 
 def accepted(model: ModelCore, item: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from model.interview import Interview
 from model.interview.policy import Policy, _levels, _pairs, choose
 from model.questions import lookahead
 
@@ -93,20 +94,120 @@ def test_stops_when_nothing_is_left_to_ask(toy_model):
     assert choose(toy_model, table, frozenset(), Policy()).purpose == "nothing left to ask"
 
 
-def test_stops_safe_when_nothing_can_change(model):
-    """Tolerances of almost 1: no single answer is that likely to change anything."""
-    lax = Policy(emergency_risk=0.999, warning_risk=0.999, leader_change=0.999,
-                 triage_change=0.999)
-    choice = choose(model, table_of(model, CASE), frozenset(), lax)
+def test_stops_safe_when_no_error_costs_a_question(model):
+    """Every cost below one question: no answer can be worth asking, whatever it shows."""
+    cheap = Policy(missed_emergency=0.9, under_triage=0.9, over_triage=0.9, wrong_leader=0.9)
+    choice = choose(model, table_of(model, CASE), frozenset(), cheap)
     assert choice.item is None and choice.purpose == "safe"
 
 
-@pytest.mark.parametrize("given", [CASE, {"age_years": 11, "pain_heel_back": True}])
-def test_informative_question_is_the_best_by_information_gain(model, given):
-    no_warnings = Policy(emergency_risk=0.999, warning_risk=0.999, leader_change=1e-9)
+def answer_rows(model, given, item):
+    """Brute force, from diagnose() and log_evidence(): (P(answer | given), diagnosis)
+    for each answer to a yes/no item."""
+    rows = [{**given, item: value} for value in (False, True)]
+    log_z = model.log_evidence(*model.encoding.encode(rows))
+    chance = np.exp(log_z - np.logaddexp.reduce(log_z))
+    return [(float(p), model.diagnose(row)) for p, row in zip(chance, rows, strict=True)]
+
+
+def brute_leader_value(model, given, item):
+    """E[max_c P(c | given, a) - P(leader now | given, a)] / P(some condition | given)."""
+    now = model.diagnose(given)
+    value = sum(p * (d.ranked[0][1] - d.probabilities[now.ranked[0][0]])
+                for p, d in answer_rows(model, given, item))
+    return value / (1 - now.p_none)
+
+
+@pytest.mark.parametrize("given", [CASE, {"age_years": 11, "pain_heel_back": True},
+                                   {"age_years": 60, "sex": "female", "pain_sole_arch": True}])
+def test_informative_question_saves_most_wrong_leader_cost(model, given):
+    """With the triage costless, the question asked is the one whose answer is expected
+    to lower most the chance that the leader is wrong, checked against diagnose()."""
+    leader_only = Policy(missed_emergency=1e-3, under_triage=1e-3, over_triage=1e-3,
+                         wrong_leader=1e6)
     table = table_of(model, given)
-    choice = choose(model, table, frozenset(), no_warnings)
+    choice = choose(model, table, frozenset(), leader_only)
     assert choice.purpose == "most informative"
-    best = model.next_questions(given, n=1)[0]
-    assert table.items[choice.item] == best.id
-    assert choice.gain == pytest.approx(best.expected_gain, abs=1e-12)
+    values = {item: brute_leader_value(model, given, item) for item in table.items
+              if model.vocabulary[item].type == "bool"}
+    best = max(values, key=values.get)
+    assert table.items[choice.item] == best
+    assert choice.cost == pytest.approx(1e6 * values[best], rel=1e-6)
+    assert values[best] > 0
+
+
+def raise_chance(model, given, item, level):
+    """P(the answer to ``item`` makes the triage ``level`` or more urgent), from diagnose()."""
+    levels = model.triage_rules.levels
+    now = levels.index(model.diagnose(given).triage)
+    return sum(p for p, d in answer_rows(model, given, item)
+               if levels.index(d.triage) <= levels.index(level) < now)
+
+
+def interview_states(model, case, policy):
+    """(given, unknown, choice) at every step after the intake of a replayed interview."""
+    session = Interview(model, policy=policy)
+    for item in session.intake:
+        session.answer(item, case.get(item))
+    while True:
+        unknown = frozenset(i for i, v in session.answers if v is None)
+        table = lookahead(model, *model.encoding.encode([session.given]), exclude=unknown)
+        choice = choose(model, table, unknown, policy)
+        yield dict(session.given), unknown, table, choice
+        if choice.item is None:
+            return
+        item = table.items[choice.item]
+        session.answer(item, case.get(item))
+
+
+STORIES = [
+    {"age_years": 35, "sex": "male", "pop_or_snap": True, "weak_push_off": True},
+    {"age_years": 50, "sex": "female", "pain_sole_arch": True, "morning_first_step_pain": True},
+    {"age_years": 25, "sex": "male", "ankle_twist": True, "swelling": True},
+]
+
+
+@pytest.mark.parametrize("policy", [Policy(), Policy(missed_emergency=50, under_triage=20,
+                                                     over_triage=5, wrong_leader=10)])
+@pytest.mark.parametrize("case", STORIES)
+def test_no_step_passes_over_a_warning_sign_worth_asking(model, case, policy):
+    """Whenever the interview asks something else or stops, no unasked yes/no item could
+    make the triage the most urgent level with a chance above 1 / missed_emergency, or
+    raise it at all with a chance above 1 / under_triage (checked by diagnose() on both
+    answers); in particular it never stops while such an answer is possible."""
+    emergency, levels = model.triage_rules.levels[0], model.triage_rules.levels
+    stopped = False
+    for given, _unknown, table, choice in interview_states(model, case, policy):
+        if choice.purpose == "warning sign":
+            continue
+        stopped |= choice.item is None
+        now = levels.index(model.diagnose(given).triage)
+        for item in table.items:
+            if model.vocabulary[item].type != "bool":
+                continue
+            if now > 0:
+                assert raise_chance(model, given, item, emergency) \
+                    <= 1 / policy.missed_emergency + 1e-12, (item, given)
+            if now > 1:
+                assert raise_chance(model, given, item, levels[now - 1]) \
+                    <= 1 / min(policy.under_triage, policy.missed_emergency) + 1e-12
+    assert stopped
+
+
+def test_a_warning_sign_above_its_cost_is_asked_before_stopping(model):
+    """A sign whose chance of revealing an emergency is above 1 / missed_emergency is asked
+    before the interview stops, and before any other kind of question."""
+    given = {"age_years": 35, "sex": "male"}
+    chance = raise_chance(model, given, "fever", model.triage_rules.levels[0])
+    assert chance > 0
+    asked, purposes = [], []
+    for cost in (2 / chance, 0.5 / chance):  # fever worth asking, then not
+        policy = Policy(missed_emergency=cost, under_triage=1.0, over_triage=1.0,
+                        wrong_leader=1.0)
+        states = list(interview_states(model, given, policy))
+        asked.append([s[2].items[s[3].item] for s in states if s[3].item is not None])
+        purposes.append([s[3].purpose for s in states if s[3].item is not None])
+    assert "fever" in asked[0] and "fever" not in asked[1]
+    first_other = next((k for k, p in enumerate(purposes[0]) if p != "warning sign"),
+                       len(purposes[0]))
+    assert asked[0].index("fever") < first_other

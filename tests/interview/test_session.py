@@ -120,8 +120,10 @@ def test_bad_answers_are_clear_errors(model):
 def test_bad_settings_are_clear_errors(model):
     with pytest.raises(HeelnetError, match="'max_questions' parameter of interview"):
         model.interview(max_questions=-1)
-    with pytest.raises(HeelnetError, match="'emergency_risk' parameter of Policy"):
-        Policy(emergency_risk=0)
+    with pytest.raises(HeelnetError, match="'missed_emergency' parameter of Policy"):
+        Policy(missed_emergency=0)
+    with pytest.raises(HeelnetError, match="'wrong_leader' parameter of Policy"):
+        Policy(wrong_leader=-1)
     with pytest.raises(HeelnetError, match="must be a Policy"):
         Interview(model, policy="careful")  # type: ignore[arg-type]
 
@@ -135,8 +137,8 @@ def test_a_limit_of_zero_asks_only_the_intake(model):
 def test_a_more_cautious_policy_asks_at_least_as_many_warning_signs(model):
     case = {"age_years": 30, "sex": "female", "pain_sole_arch": True,
             "morning_first_step_pain": True}
-    relaxed = interview_case(model, case, policy=Policy(emergency_risk=0.5, warning_risk=0.5))
-    careful = interview_case(model, case, policy=Policy(emergency_risk=1e-4, warning_risk=1e-3))
+    relaxed = interview_case(model, case, policy=Policy(missed_emergency=2, under_triage=2))
+    careful = interview_case(model, case, policy=Policy(missed_emergency=1e4, under_triage=1e3))
     assert careful.questions_asked >= relaxed.questions_asked
 
 
