@@ -95,7 +95,8 @@ def test_strata_are_the_parents_of_context_nodes():
 
 
 def test_many_present_findings_take_the_exact_fallback(case):
-    net, engine, pgmpy_net = case
+    net, _, pgmpy_net = case
+    engine = Engine(net, max_positive=3)
     x, f = random_cases(net, 3, np.random.default_rng(5))
     f[:, :] = -1
     f[:, : engine.max_positive + 1] = 1  # one more than the kernel takes
