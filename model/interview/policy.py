@@ -15,9 +15,10 @@ An item is worth asking when that cost exceeds the cost of the question, 1:
 
 1. **Warning signs first.** The cost of the triage rising with the answer,
    ``sum over answers of P(answer) * cost(triage now -> triage after)``. A rule that
-   needs two unasked findings (``a & b``) cannot fire in one answer; each unasked
-   finding of such a rule (its other findings present or unasked, none answered
-   "no" or "don't know") is given P(all its unasked findings are present | evidence)
+   needs two unasked items (``a & b``, or a finding with a context item such as
+   diabetes) cannot fire in one answer; each unasked item of such a rule (its other
+   items present or unasked, none answered "no" or "don't know"; a context item in the
+   one state the rule accepts) is given P(all its unasked items are so | evidence)
    times the cost of the level, from one more exact inference call. The sign with
    the largest cost is asked while any is worth its question, before anything else
    (the issue's order: under-triage is the worst error, and a sign asked while it
@@ -160,32 +161,46 @@ def _levels(model: ModelCore, table: Lookahead) -> np.ndarray:
     """Triage level index (0 = most urgent) of every row of the lookahead table."""
     rules = model.triage_rules
     posteriors = np.nan_to_num(table.posteriors, nan=0.0)  # rows of probability zero
-    return rules.levels_of(rules.fired(table.findings, posteriors))
+    return rules.levels_of(rules.fired(table.findings, posteriors, table.context))
 
 
 def _pairs(model: ModelCore, table: Lookahead, unknown: frozenset[str], current: int
            ) -> tuple[np.ndarray, np.ndarray]:
-    """For rules that need several unasked findings at once: per item, the chance that
-    all of them are present and the level it would reach (``current`` when none)."""
-    rules, findings = model.triage_rules, table.findings[0]
+    """For rules that need several unasked items at once (findings, or context such as
+    diabetes with a swelling): per item, the chance that all of them are present (in an
+    accepted state) and the level it would reach (``current`` when none)."""
+    rules, findings, context = model.triage_rules, table.findings[0], table.context[0]
     index = {f: j for j, f in enumerate(model.findings)}
-    rows, targets = [], []
+    column = {x: j for j, x in enumerate(model.context_nodes)}
+    states = model.encoding.states
+    f_rows, x_rows, targets = [], [], []
     for rule in rules.rules:
         level = rules.levels.index(rule.level)
         codes = [findings[index[f]] for f in rule.findings]
         open_ = [f for f, c in zip(rule.findings, codes, strict=True) if c < 0]
-        if level >= current or len(open_) < 2 or 0 in codes or unknown.intersection(open_):
+        row_x, blocked = context.copy(), False
+        for node, accepted in rule.context:
+            code = context[column[node]]
+            if code >= 0:
+                blocked |= states[node][code] not in accepted
+                continue
+            item = model.encoding.item_of(node)
+            blocked |= item in unknown or len(accepted) != 1  # one state to fill in
+            row_x[column[node]] = states[node].index(accepted[0])
+            open_.append(item)
+        if level >= current or len(open_) < 2 or 0 in codes or blocked \
+                or unknown.intersection(open_):
             continue
         row = findings.copy()
-        row[[index[f] for f in open_]] = 1
-        rows.append(row)
+        row[[index[f] for f in open_ if f in index]] = 1
+        f_rows.append(row)
+        x_rows.append(row_x)
         targets.append((open_, level))
     chance = np.zeros(len(table.items))
     reach = np.full(len(table.items), current)
-    if not rows:
+    if not f_rows:
         return chance, reach
-    context = np.repeat(table.context[:1], len(rows) + 1, axis=0)
-    log_z, _ = model.engine.joint(context, np.vstack([findings, *rows]))
+    log_z, _ = model.engine.joint(np.vstack([context, *x_rows]), np.vstack([findings, *f_rows]))
     position = {item: k for k, item in enumerate(table.items)}
     for (open_, level), log_p in zip(targets, log_z[1:], strict=True):
         p = float(np.exp(log_p - log_z[0]))

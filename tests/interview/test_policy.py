@@ -7,6 +7,7 @@ import pytest
 
 from model.interview import Interview
 from model.interview.policy import Policy, _levels, _pairs, choose
+from model.interview.replay import interview_case
 from model.questions import lookahead
 
 CASE = {"age_years": 35, "sex": "male", "pain_above_heel": True, "sudden_onset": True}
@@ -40,21 +41,30 @@ def test_triage_of_every_row_is_the_rules_triage(model):
 
 
 def brute_pairs(model, given, unknown, current):
-    """Per finding: (most urgent level, then largest chance) over the rules of two or more
-    findings, more urgent than ``current``, none answered no or "don't know", that it is
-    an unasked finding of; the chance is P(all their unasked findings | given)."""
+    """Per item: (most urgent level, then largest chance) over the rules of two or more
+    unasked items (findings, or context in the one state a rule accepts), more urgent
+    than ``current``, none answered no or "don't know", that it is an unasked item of;
+    the chance is P(all their unasked items | given), from diagnose()'s encoding."""
     levels = model.triage_rules.levels
     best = {}
     for rule in model.triage_rules.rules:
         level = levels.index(rule.level)
-        open_ = [f for f in rule.findings if f not in given]
-        if (len(open_) < 2 or level >= current or any(given.get(f) is False for f in rule.findings)
-                or set(open_) & unknown):
+        fill = {f: True for f in rule.findings if f not in given}
+        blocked = any(given.get(f) is False for f in rule.findings)
+        for node, accepted in rule.context:
+            item = model.encoding.item_of(node)
+            if item in given:
+                blocked |= model.evidence(given)[node] not in accepted
+            elif len(accepted) != 1:
+                blocked = True
+            else:
+                fill[item] = {"yes": True, "no": False}.get(accepted[0], accepted[0])
+        if len(fill) < 2 or level >= current or blocked or set(fill) & unknown:
             continue
-        context, findings = model.encoding.encode([given, {**given, **dict.fromkeys(open_, True)}])
+        context, findings = model.encoding.encode([given, {**given, **fill}])
         log_z = model.log_evidence(context, findings)
         chance = float(np.exp(log_z[1] - log_z[0]))
-        for f in open_:
+        for f in fill:
             best[f] = min(best.get(f, (current, 0.0)), (level, -chance))
     return {f: (level, -negative) for f, (level, negative) in best.items()}
 
@@ -66,7 +76,7 @@ def brute_pairs(model, given, unknown, current):
     ({"age_years": 35, "sex": "male"}, ("cannot_bear_weight",)),
 ])
 def test_pairs_chance_is_the_joint_probability_of_the_rule_findings(model, given, unknown):
-    """Rules that need several unasked findings: each gets P(all present | evidence)."""
+    """Rules that need several unasked items: each gets P(all present | evidence)."""
     table = table_of(model, given, exclude=unknown)
     current = int(_levels(model, table)[0])
     chance, reach = _pairs(model, table, frozenset(unknown), current)
@@ -212,3 +222,20 @@ def test_a_warning_sign_above_its_cost_is_asked_before_stopping(model):
     first_other = next((k for k, p in enumerate(purposes[0]) if p != "warning sign"),
                        len(purposes[0]))
     assert asked[0].index(sign) < first_other
+
+
+def test_rules_that_need_a_context_item_and_a_finding_are_asked_about(model):
+    """v2 triage rules name context (a swollen ankle with diabetes: Charcot foot or
+    infection, an emergency); a patient with both must not be sent home because neither
+    answer alone raises the triage. Failed before the policy read context in rules."""
+    rules = [r for r in model.triage_rules.rules
+             if r.level == model.triage_rules.levels[0] and r.context and r.findings
+             and all(node != "age_band" for node, _ in r.context)]
+    assert rules, "the bundled rules should include an emergency that needs context"
+    for rule in rules[:3]:
+        case = {"age_years": 65, "sex": "female", **{f: True for f in rule.findings}}
+        case.update({model.encoding.item_of(node): accepted[0] == "yes" if accepted[0]
+                     in ("yes", "no") else accepted[0] for node, accepted in rule.context})
+        assert model.diagnose(case).triage == rule.level
+        done = interview_case(model, case)
+        assert done.result.triage == rule.level, (rule.rule, done.result.asked)
