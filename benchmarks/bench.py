@@ -41,10 +41,16 @@ def random_cases(eng, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.
                 x[r, j] = rng.integers(len(eng.states[name]))
         chosen = rng.choice(len(eng.findings), rng.integers(4, 11), replace=False)
         f[r, chosen] = rng.integers(0, 2, len(chosen))
+    return possible(eng, x), f
+
+
+def possible(eng, x: np.ndarray) -> np.ndarray:
+    """``x`` with vascular risk left unknown where the priors make the context impossible
+    (diabetes without vascular risk: vascular_risk includes diabetes)."""
     if "diabetes" in eng.context and "vascular_risk" in eng.context:
         d, v = eng.context.index("diabetes"), eng.context.index("vascular_risk")
         x[(x[:, d] == 1) & (x[:, v] == 0), v] = -1
-    return x, f
+    return x
 
 
 def tractable(tables, f: np.ndarray, wide: int = 8) -> np.ndarray:
@@ -65,7 +71,7 @@ def issue_cases(eng, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
             x[r, j] = rng.integers(len(eng.states[eng.context[j]]))
         chosen = rng.choice(len(eng.findings), rng.integers(4, 11), replace=False)
         f[r, chosen] = rng.integers(0, 2, len(chosen))
-    return x, f
+    return possible(eng, x), f
 
 
 def case_table(eng, x, f):
