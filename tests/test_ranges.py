@@ -74,6 +74,10 @@ def test_explicit_low_and_high_win(toy_copy):
     (",0.5,0.6", r"line 4: the value 0.4 lies outside its range \[0.5, 0.6\]"),
     (",0.3,1.2", r"line 4: low and high must be from 0 to 1, low <= high; got low 0.3, high 1.2"),
     (",0.3,abc", r"line 4: high must be a number; got 'abc'"),
+    # a bound of 0 or 1 is infinitely far on the log-odds scale: a range reaching 1 gave
+    # the fit no prior at all, and it drove a link to exactly 1 (notebook 05's NaN)
+    (",0.3,1.0", r"line 4: a range must stay inside \(0, 1\) around a value inside it"),
+    (",0,0.5", r"line 4: a range must stay inside \(0, 1\) around a value inside it"),
 ])
 def test_bad_ranges_are_named_with_their_line(toy_copy, cells, message):
     path = toy_copy / "likelihoods.csv"

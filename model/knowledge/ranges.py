@@ -141,6 +141,11 @@ def resolve(row: Mapping[str, Any], table: str, value: float, *, many_state: boo
         limit = "from 0 to 1" if top == 1.0 else "0 or more (and finite)"
         raise PriorsError(f"{where}: low and high must be {limit}, low <= high; "
                           f"got low {low:g}, high {high:g}")
+    if (0.0 < value < top) and not (low > 0.0 and high < top):
+        raise PriorsError(f"{where}: a range must stay inside (0, {top:g}) around a value "
+                          f"inside it (ranges and the fit work on the log-odds or log "
+                          f"scale, where 0 and 1 are infinitely far); got low {low:g}, "
+                          f"high {high:g}")
     if not (low <= value <= high):
         raise PriorsError(f"{where}: the value {value:g} lies outside its range "
                           f"[{low:g}, {high:g}]; widen low and high, or clear both to use "
