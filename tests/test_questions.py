@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 
 import pytest
 
 from model import Model
 from model.questions import binary_entropy, next_questions
+
+from .priors_folder import model_from_texts
 
 VOCAB = """kind,id,type,values,meaning
 context,age_years,int,0-120,Age in whole years
@@ -39,11 +40,7 @@ LEAKS = {"f1": 0.05, "f2": 0.1}
 
 @pytest.fixture(scope="module")
 def two(tmp_path_factory) -> Model:
-    folder: Path = tmp_path_factory.mktemp("two")
-    (folder / "vocabulary.csv").write_text(VOCAB)
-    for name, text in TABLES.items():
-        (folder / name).write_text(text)
-    return Model.from_directory(folder)
+    return model_from_texts(tmp_path_factory.mktemp("two"), {"vocabulary.csv": VOCAB, **TABLES})
 
 
 def joint():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +9,8 @@ import pytest
 from model import Model
 from model.sensitivity import sensitivity
 from model.sweeps import _rates, scale_baseline, split_age_band, sweep, widen_age_window
+
+from .priors_folder import model_from_texts
 
 B, L, K = 0.2, 0.7, 0.05  # baseline of a, link a -> f, leak of f
 ONE_LINK = {
@@ -28,10 +28,7 @@ ONE_LINK = {
 
 @pytest.fixture(scope="module")
 def one_link(tmp_path_factory) -> Model:
-    folder: Path = tmp_path_factory.mktemp("one_link")
-    for name, text in ONE_LINK.items():
-        (folder / name).write_text(text)
-    return Model.from_directory(folder)
+    return model_from_texts(tmp_path_factory.mktemp("one_link"), ONE_LINK)
 
 
 def posterior(b=B, link=L, leak=K):

@@ -14,6 +14,8 @@ from model.cli import main
 from model.simulate import draw_findings, draw_truth
 from model.uncertainty import Z, draw_networks, draw_numbers, posterior_intervals
 
+from .priors_folder import model_from_texts
+
 TOY = Path(__file__).parent / "toy_priors"
 B, L, K = 0.2, 0.7, 0.05  # baseline of a, link a -> f, leak of f
 ONE_LINK = {
@@ -33,10 +35,7 @@ ONE_LINK = {
 
 @pytest.fixture(scope="module")
 def one_link(tmp_path_factory) -> Model:
-    folder: Path = tmp_path_factory.mktemp("one_link")
-    for name, text in ONE_LINK.items():
-        (folder / name).write_text(text)
-    return Model.from_directory(folder)
+    return model_from_texts(tmp_path_factory.mktemp("one_link"), ONE_LINK)
 
 
 def posterior(b):
