@@ -75,7 +75,7 @@ class Engine:
     --------
     >>> from model import Model
     >>> engine = Model.default().engine
-    >>> case = {"palpable_gap": True, "pop_or_snap": True}
+    >>> case = {"pain_above_heel": True, "palpable_gap": True, "pop_or_snap": True}
     >>> context, findings = Model.default().encoding.encode([case])
     >>> p = engine.posteriors(context, findings)[0]
     >>> engine.network.conditions[int(p.argmax())]

@@ -158,7 +158,7 @@ class Interview:
     'palpable_gap'
     >>> question = interview.next()  # the triage is already an emergency: which condition?
     >>> question.purpose, question.id
-    ('most informative', 'thompson_test_positive')
+    ('most informative', 'weak_push_off')
     """
 
     def __init__(self, model: ModelCore, *, max_questions: int | None = None,
