@@ -98,11 +98,17 @@ def forward(ctx, T, positives, absent, W):  # pragma: no cover
                 rows *= T.card[j]
             continue
         if kind == CLOSE:
-            if ctx[j] < 0:
+            if ctx[j] < 0:  # rows = outer x card x inner; inner: the nodes opened after j
+                inner = 1
+                for t in range(W.level_of[j] + 1, sp):
+                    inner *= T.card[W.stack[t]]
+                    W.stack[t - 1] = W.stack[t]
+                    W.level_of[W.stack[t]] = t - 1
                 sp -= 1
+                W.inner_at[e] = inner
                 rows //= T.card[j]
-                close_rows(cur, nxt, rows, width, T.card[j])
-                close_rows(none, none_nxt, rows, 1, T.card[j])
+                close_rows(cur, nxt, rows // inner, inner * width, T.card[j])
+                close_rows(none, none_nxt, rows // inner, inner, T.card[j])
                 cur, nxt = nxt, cur
                 none, none_nxt = none_nxt, none
             continue
@@ -157,7 +163,8 @@ def backward(ctx, T, positives, start, W, joint):  # pragma: no cover
         width = 1 << nb
         if kind == CLOSE:
             if ctx[j] < 0:
-                repeat_rows(cur, nxt, rows // T.card[j], width, T.card[j])
+                inner = W.inner_at[e]
+                repeat_rows(cur, nxt, rows // (T.card[j] * inner), inner * width, T.card[j])
                 cur, nxt = nxt, cur
             continue
         if kind == OPEN:

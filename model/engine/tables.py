@@ -156,7 +156,8 @@ def _structure(net: NetworkTables) -> Structure:
               tuple(j for j in range(len(card)) if carriers[j] == b))
         for b, m in enumerate(members.values())
     )
-    events = schedule(tuple(b.shared for b in blocks), card)
+    events = schedule(tuple(b.shared for b in blocks), card,
+                      tuple(1 << len(b.conds) for b in blocks))
     read = {p for i in range(len(net.conditions)) for p in net.condition_parents[i]}
     unused = tuple(j for j, x in enumerate(net.context) if x not in read)
     return Structure(card, strata, net.context_parents, net.condition_parents, blocks, events,

@@ -104,6 +104,7 @@ class Work(NamedTuple):
     went_live: np.ndarray  # (events,) bits added before a block
     retired: np.ndarray  # (events,) bits removed after a block...
     retired_bit: np.ndarray  # (events, k) ...at these places
+    inner_at: np.ndarray  # (events,) rows per state of a node when it is closed
     alpha_at: np.ndarray  # (events,) where a block's alpha_in starts
     weights_at: np.ndarray  # (events,) where a block's weight rows start
 
@@ -126,4 +127,5 @@ def workspace(ctx, T, k, store, peak, weight_rows, most_rows):  # pragma: no cov
         np.empty((nev, kb), dtype=np.int64), np.zeros(nev, dtype=np.int64),
         np.zeros(nev, dtype=np.int64), np.empty((nev, kb), dtype=np.int64),
         np.zeros(nev, dtype=np.int64), np.zeros(nev, dtype=np.int64),
+        np.zeros(nev, dtype=np.int64),
     )
