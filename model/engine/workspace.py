@@ -25,7 +25,14 @@ def sizes(ctx, fnd, T):  # pragma: no cover
     peak = 1
     store = 0
     weights = 0
-    for e in range(T.event_kind.shape[0]):
+    nev = T.event_kind.shape[0]
+    up = np.zeros(nev, dtype=np.int64)  # present findings that go live at each event
+    down = np.zeros(nev, dtype=np.int64)  # ... and that retire after it
+    for f in range(fnd.shape[0]):
+        if fnd[f] == 1 and T.first_event[f] >= 0:
+            up[T.first_event[f]] += 1
+            down[T.last_event[f]] += 1
+    for e in range(nev):
         j = T.event_arg[e]
         if T.event_kind[e] == OPEN:
             if ctx[j] < 0:
@@ -35,15 +42,11 @@ def sizes(ctx, fnd, T):  # pragma: no cover
             if ctx[j] < 0:
                 rows //= T.card[j]
         else:
-            for f in range(fnd.shape[0]):
-                if fnd[f] == 1 and T.first_event[f] == e:
-                    bits += 1
+            bits += up[e]
             store += rows << bits
             weights += rows
             peak = max(peak, rows << bits)
-            for f in range(fnd.shape[0]):
-                if fnd[f] == 1 and T.last_event[f] == e:
-                    bits -= 1
+            bits -= down[e]
         peak = max(peak, rows << bits)
     return store, peak, weights, most_rows
 
