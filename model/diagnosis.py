@@ -269,10 +269,10 @@ class ModelCore:
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(posteriors, p_none, log P(evidence))`` of many encoded cases (arrays as in
         :meth:`infer`); posteriors and p_none are NaN where P(evidence) is 0."""
-        log_z, joint = self.engine.joint(context, findings)
+        log_z, joint, log_none = self.engine.joint_none(context, findings)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             probs = joint / np.exp(log_z)[:, None]
-            none = np.minimum(np.exp(self.log_none(context, findings) - log_z), 1.0)
+            none = np.minimum(np.exp(log_none - log_z), 1.0)
         none[~np.isfinite(log_z)] = np.nan
         return probs, none, log_z
 

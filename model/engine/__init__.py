@@ -15,9 +15,11 @@ pass that adds only non-negative terms:
    are already caused*, run block by block: a forward pass, and a backward pass
    from which each block state's probability jointly with the evidence is read.
 4. **Unknown context** is summed out exactly: context nodes that several blocks
-   read are opened (rows split by their states) and closed around those blocks;
-   strata nodes (those other context nodes depend on) are summed outside the
-   kernel, one sub-case per state.
+   read are opened (rows split by their states) and closed around those blocks,
+   each node's prior P(x | its parents) being carried by one block that reads the
+   node and its parents; the others are summed inside their one block.
+5. **P(no condition present, evidence)** comes from the same forward pass: one more
+   number per row, with every block held at its all-absent state.
 
 ``DESIGN.md`` in this folder has the glossary, a worked example small enough to
 check by hand, the derivation and the invariants the tests check. Unlike
@@ -162,12 +164,13 @@ class Engine:
         know of the change, so they are refused).
         """
         tables = self.tables
-        table = tables.block_table.copy()
+        table, weight = tables.block_table.copy(), tables.block_weight.copy()
         ends = [*tables.block_table_offset[1:], len(table)]
         for start, end, states in zip(tables.block_table_offset, ends, tables.block_states):
-            table[start:end].reshape(-1, states)[:, 1:] = 0.0  # state fastest; 0: all absent
+            for held in (table, weight):  # state fastest; 0: all absent
+                held[start:end].reshape(-1, states)[:, 1:] = 0.0
         out = copy.copy(self)
-        out.tables = tables._replace(block_table=table)
+        out.tables = tables._replace(block_table=table, block_weight=weight)
         out._fallback = _Refused()
         return out
 
@@ -196,6 +199,18 @@ class Engine:
 
     def joint(self, context: np.ndarray, findings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(log P(evidence), P(condition = yes, evidence))`` per case."""
+        log_z, joint, _ = self._solve(context, findings, none=False)
+        return log_z, joint
+
+    def joint_none(self, context: np.ndarray, findings: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(log P(evidence), P(condition = yes, evidence), log P(no condition, evidence))``
+        per case, from one pass of the kernel (``log P(no condition, evidence)`` is the
+        same pass with every block held at its all-absent state)."""
+        return self._solve(context, findings, none=True)
+
+    def _solve(self, context: np.ndarray, findings: np.ndarray, none: bool
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         context = np.asarray(context, dtype=np.int64)
         findings = np.asarray(findings, dtype=np.int8)
         n = len(context)
@@ -205,63 +220,63 @@ class Engine:
                              f"got {context.shape} and {findings.shape}")
         wide = (findings == 1).sum(axis=1) > self.max_positive
         if not wide.any():
-            z, joint = self._kernel(context, findings)
+            z, z_none, joint = self._kernel(context, findings)
         else:
-            z = np.zeros(n)
+            z, z_none = np.zeros(n), np.zeros(n)
             joint = np.zeros((n, len(self.network.conditions)))
             z[wide], joint[wide] = self._exact_fallback(context[wide], findings[wide])
+            if none:
+                z_none[wide] = self._none_of_wide(context[wide], findings[wide])
             fast = np.flatnonzero(~wide)
             if len(fast):
-                z[fast], joint[fast] = self._kernel(context[fast], findings[fast])
+                z[fast], z_none[fast], joint[fast] = self._kernel(context[fast], findings[fast])
         with np.errstate(divide="ignore"):
-            return np.log(z), joint
+            return np.log(z), joint, np.log(z_none)
+
+    def _none_of_wide(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
+        """P(no condition, evidence) of cases the kernel does not take: with no condition
+        present the findings depend on their leaks alone, so it is P(no condition,
+        context) (the kernel, no finding given) times their leaks' probabilities."""
+        blank = np.full(findings.shape, -1, dtype=np.int8)
+        leak = self.tables.leak
+        with np.errstate(divide="ignore"):  # log 0 as a huge finite number: 0 x it is 0
+            yes, no = np.maximum(np.log(leak), -1e300), np.maximum(np.log1p(-leak), -1e300)
+        return self._kernel(context, blank)[1] * np.exp((findings == 1) @ yes
+                                                        + (findings == 0) @ no)
 
     # the kernel path ----------------------------------------------------------------
-    def _kernel(self, context: np.ndarray, findings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """P(evidence) and P(c = yes, evidence): sub-cases through the numba kernel, summed."""
-        owner, ctx, variant, weight = self._strata_subcases(context)
-        n = len(context)
-        if not len(owner):  # every case's evidence has probability 0
-            return np.zeros(n), np.zeros((n, len(self.network.conditions)))
-        one_each = len(owner) == n and bool((owner == np.arange(n)).all())
-        fnd = findings if one_each else findings[owner]
-        fnd = np.ascontiguousarray(fnd)
-        z, joint = self._run(ctx, fnd, variant, code=self._interpreter(len(context), ctx, fnd))
-        too_wide = np.flatnonzero(z < 0)
-        if len(too_wide):  # split by the unknown shared nodes until each part fits
-            for i in too_wide:
-                parts = self._fix_until_fits(ctx[i], fnd[i])
-                repeat = np.repeat(fnd[i:i + 1], len(parts), axis=0)
-                z_parts, joint_parts = self._run(parts, repeat, np.full(len(parts), variant[i]),
-                                                 limit=np.iinfo(np.int64).max)
-                z[i], joint[i] = z_parts.sum(), joint_parts.sum(axis=0)
-        z *= weight
-        joint *= weight[:, None]
-        if one_each:
-            return z, joint
-        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-        cases = owner[starts]  # a case without a possible variant keeps P(evidence) = 0
-        z_out, joint_out = np.zeros(n), np.zeros((n, joint.shape[1]))
-        z_out[cases] = np.add.reduceat(z, starts)
-        joint_out[cases] = np.add.reduceat(joint, starts, axis=0)
-        return z_out, joint_out
+    def _kernel(self, context: np.ndarray, findings: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """P(evidence), P(no condition, evidence) and P(c = yes, evidence) by the kernel."""
+        ctx, fnd = np.ascontiguousarray(context), np.ascontiguousarray(findings)
+        z, none, joint = self._run(ctx, fnd, code=self._interpreter(len(ctx), ctx, fnd))
+        for i in np.flatnonzero(z < 0):  # split by the unknown shared nodes until each fits
+            parts = self._fix_until_fits(ctx[i], fnd[i])
+            repeat = np.repeat(fnd[i:i + 1], len(parts), axis=0)
+            z_parts, none_parts, joint_parts = self._run(parts, repeat,
+                                                         limit=np.iinfo(np.int64).max)
+            z[i], none[i], joint[i] = z_parts.sum(), none_parts.sum(), joint_parts.sum(axis=0)
+        return z, none, joint
 
-    def _run(self, ctx: np.ndarray, fnd: np.ndarray, variant: np.ndarray,
-             limit: int = WORKSPACE, code: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Run ``code`` (the compiled kernel module by default) over sub-cases."""
+    def _run(self, ctx: np.ndarray, fnd: np.ndarray, _variant: Any = None,
+             limit: int = WORKSPACE, code: Any = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Run ``code`` (the compiled kernel module by default) over cases: P(evidence),
+        P(no condition, evidence), P(c = yes, evidence). (A third argument, the stratum
+        variant of :meth:`_strata_subcases`, is ignored: the kernel sums strata itself.)"""
         notice: Any = contextlib.nullcontext()
         if code is None:  # the compiled kernel: say so if its first use compiles it
             from . import kernel as code
 
             notice = _first_use(len(ctx) >= code.PARALLEL_FROM)
-        z = np.empty(len(ctx))
+        z, none = np.empty(len(ctx)), np.empty(len(ctx))
         joint = np.empty((len(ctx), len(self.network.conditions)))
         with notice:
             for start in range(0, len(ctx), CHUNK):
                 part = slice(start, start + CHUNK)
-                code.batch(ctx[part], fnd[part], variant[part], self.tables, limit, z[part],
+                code.batch(ctx[part], fnd[part], self.tables, limit, z[part], none[part],
                            joint[part])
-        return z, joint
+        return z, none, joint
 
     def _interpreter(self, cases: int, ctx: np.ndarray, fnd: np.ndarray) -> Any:
         """The interpreted kernel module, when allowed for this one small case; else None."""
@@ -276,13 +291,14 @@ class Engine:
 
     def _strata_subcases(self, context: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """One sub-case per stratum variant consistent with each case (``owner`` sorted).
+        """One sub-case per stratum variant consistent with each case (``owner`` sorted):
+        the split by the strata nodes that the engine made before the kernel summed them
+        itself, kept so tests can check that the two agree.
 
         Returns the owning case, the context with the strata nodes filled in, the
-        variant index, and its weight: P(strata states), times the prior of every
-        known context node that no condition reads. Variants of probability 0 (diabetes
-        without vascular risk, say) add nothing and are left out, so a case whose
-        given context is impossible has no sub-case at all.
+        variant index, and P(variant). The kernel's P(evidence) of a sub-case already
+        includes P(variant), so a case's is the sum of its sub-cases'. Variants of
+        probability 0 (diabetes without vascular risk, say) are left out.
         """
         strata = list(self.structure.strata)
         if strata:
@@ -296,14 +312,8 @@ class Engine:
             owner = np.arange(len(context))
             variant = np.zeros(len(context), dtype=np.int64)
             ctx = context
-        weight = self._stratum_weight[variant]
-        for j in self.structure.unused:
-            known = ctx[:, j] >= 0
-            if j not in strata and known.any():
-                weight = weight.copy()
-                start = self.tables.prior_offset[j]
-                weight[known] *= self.tables.prior[variant[known], start + ctx[known, j]]
-        return owner, np.ascontiguousarray(ctx), variant.astype(np.int64), weight
+        return (owner, np.ascontiguousarray(ctx), variant.astype(np.int64),
+                self._stratum_weight[variant])
 
     def _fix_until_fits(self, ctx: np.ndarray, fnd: np.ndarray) -> np.ndarray:
         """Sub-cases of a case too wide for the kernel: fix its unknown shared nodes, in

@@ -27,13 +27,14 @@ def block_causes(T, b, nb, live_of, positives, causes, active):  # pragma: no co
 
 
 @inline
-def state_weights(T, b, ctx, prior, absent, rows, level_of, stack, sp, stride, digit,
-                  local_w, state_w, weights, w0):  # pragma: no cover
-    """weights[w0 + r, s] = P(block state s | row r's context) × its absent-findings weight.
+def state_weights(T, b, ctx, absent, rows, level_of, stack, sp, stride, digit, local_w,
+                  state_w, weights, w0):  # pragma: no cover
+    """weights[w0 + r, s] = the block's weight of state s in row r: P(s | row's context)
+    × the priors the block carries (``block_weight``) × its absent-findings weight.
 
-    Local context nodes are summed here (prior × the case's indicator, ``local_w``);
-    shared ones are read from the row: the table offset steps through them in mixed
-    radix, the last opened node fastest.
+    Local context nodes are summed here (over the states the case allows: ``local_w``
+    is 1 or 0; their priors are in ``block_weight``); shared ones are read from the
+    row: the table offset steps through them in mixed radix, the last opened fastest.
     """
     ns = T.block_states[b]
     c0 = T.block_cond_offset[b]
@@ -58,7 +59,6 @@ def state_weights(T, b, ctx, prior, absent, rows, level_of, stack, sp, stride, d
             rest //= T.card[node]
             if ctx[node] >= 0 and ctx[node] != v:
                 w = 0.0
-            w *= prior[T.prior_offset[node] + v]
         local_w[li] = w
     offset = T.block_table_offset[b]
     for t in range(sp):
@@ -74,7 +74,7 @@ def state_weights(T, b, ctx, prior, absent, rows, level_of, stack, sp, stride, d
         for s in range(ns):
             acc = 0.0
             for li in range(combos):
-                acc += local_w[li] * T.block_table[offset + li * ns + s]
+                acc += local_w[li] * T.block_weight[offset + li * ns + s]
             weights[w0 + r, s] = acc * state_w[s]
         t = sp - 1  # next row
         while t >= 0:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..network import NetworkTables
-from .tables import LOG_ZERO, Block, KernelTables, Structure, fill, stratum_grid
+from .tables import LOG_ZERO, Block, KernelTables, Structure, carried_priors, fill, stratum_grid
 
 __all__ = ["fill_many"]
 
@@ -84,10 +84,14 @@ def fill_many(structure: Structure, nets: Sequence[NetworkTables]
     draws = len(nets)
     conditions = {i: _stack([n.condition_tables[i] for n in nets])
                   for b in structure.blocks for i in b.conds}
-    tables, causes = [], []
+    tables, weights, causes = [], [], []
+    context = [_stack([n.context_tables[j] for n in nets])
+               for j in range(len(nets[0].context_tables))]
     link = _stack([n.link for n in nets])  # (D, C, F)
     for block in structure.blocks:
-        tables.append(_block_tables(structure, nets, block, conditions).reshape(draws, -1))
+        table = _block_tables(structure, nets, block, conditions)
+        tables.append(table.reshape(draws, -1))
+        weights.append((table * carried_priors(structure, block, context)).reshape(draws, -1))
         miss = np.ones((draws, 1 << len(block.conds), link.shape[2]))
         for s in range(1 << len(block.conds)):
             for a, i in enumerate(block.conds):
@@ -101,12 +105,15 @@ def fill_many(structure: Structure, nets: Sequence[NetworkTables]
     log_miss = np.ascontiguousarray(np.transpose(log_miss, (0, 2, 1)))
     block_table = np.ascontiguousarray(np.concatenate(tables, axis=1) if tables
                                        else np.zeros((draws, 0)))
+    block_weight = np.ascontiguousarray(np.concatenate(weights, axis=1) if weights
+                                        else np.zeros((draws, 0)))
     cause = np.ascontiguousarray(np.concatenate(causes, axis=1) if causes
                                  else np.zeros((draws, 0)))
     prior, weights = _priors(structure, nets)
     return [
-        (base._replace(block_table=block_table[d], cause=cause[d], log_miss=log_miss[d],
-                       log_leak_miss=log_leak_miss[d], leak=leak[d], prior=prior[d]),
+        (base._replace(block_table=block_table[d], block_weight=block_weight[d], cause=cause[d],
+                       log_miss=log_miss[d], log_leak_miss=log_leak_miss[d], leak=leak[d],
+                       prior=prior[d]),
          weights[d])
         for d in range(draws)
     ]

@@ -29,7 +29,7 @@ from typing import Any
 
 __all__ = ["LIMIT", "allowed", "interpreting", "kernel", "need"]
 
-#: Workspace doubles (summed over a case's sub-cases) up to which a case is interpreted.
+#: Workspace doubles up to which a case is interpreted.
 #: Interpreting costs about 2 us per double here (a case with age known and one finding
 #: needs ~60,000: ~0.1 s; this limit ~0.4 s), less than loading numba and the compiled
 #: kernel (~0.7 s).

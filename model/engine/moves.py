@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from ._numba import inline
 
-__all__ = ["close_rows", "fire", "fire_back", "go_live", "open_rows", "repeat_rows", "retire",
-           "sum_children", "undo_go_live", "undo_retire"]
+__all__ = ["close_rows", "fire", "fire_back", "go_live", "repeat_rows", "retire", "undo_go_live",
+           "undo_retire"]
 
 
 
@@ -19,20 +19,9 @@ __all__ = ["close_rows", "fire", "fire_back", "go_live", "open_rows", "repeat_ro
 
 
 @inline
-def open_rows(cur, nxt, rows, width, prior, first, d):  # pragma: no cover
-    """Open an unknown node: each row splits into d rows, times the node's prior."""
-    for r in range(rows):
-        for v in range(d):
-            pv = prior[first + v]
-            src = r * width
-            dst = (r * d + v) * width
-            for i in range(width):
-                nxt[dst + i] = cur[src + i] * pv
-
-
-@inline
 def close_rows(cur, nxt, rows, width, d):  # pragma: no cover
-    """Close an open node: each group of d rows is summed into one (``rows`` after)."""
+    """Close an open node: each group of d rows is summed into one (``rows`` after).
+    Also the transpose of opening one (:func:`repeat_rows`)."""
     for r in range(rows):
         dst = r * width
         for i in range(width):
@@ -45,27 +34,15 @@ def close_rows(cur, nxt, rows, width, d):  # pragma: no cover
 
 @inline
 def repeat_rows(cur, nxt, rows, width, d):  # pragma: no cover
-    """Transpose of :func:`close_rows`: each row is copied to its d children."""
+    """Open an unknown node: each row is copied to its d children, one per state (the
+    node's prior is in the weights of the block that carries it). Also the transpose
+    of :func:`close_rows`."""
     for r in range(rows):
         for v in range(d):
             src = r * width
             dst = (r * d + v) * width
             for i in range(width):
                 nxt[dst + i] = cur[src + i]
-
-
-@inline
-def sum_children(cur, nxt, rows, width, prior, first, d):  # pragma: no cover
-    """Transpose of :func:`open_rows`: each parent row sums its d children × prior."""
-    for r in range(rows):
-        dst = r * width
-        for i in range(width):
-            nxt[dst + i] = 0.0
-        for v in range(d):
-            pv = prior[first + v]
-            src = (r * d + v) * width
-            for i in range(width):
-                nxt[dst + i] += cur[src + i] * pv
 
 
 # ----------------------------------------------------------------------------- live bits

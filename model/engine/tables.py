@@ -20,7 +20,7 @@ from ..network import NetworkTables
 from .cache import cached
 from .schedule import BLOCK, schedule
 
-__all__ = ["KernelTables", "Structure", "fill"]
+__all__ = ["KernelTables", "Structure", "carried_priors", "fill"]
 
 
 class KernelTables(NamedTuple):
@@ -29,6 +29,7 @@ class KernelTables(NamedTuple):
     card: np.ndarray  # (X,) states of each context node
     prior_offset: np.ndarray  # (X + 1,) where node j's states start in a prior row
     prior: np.ndarray  # (V, S) P(x_j = v | stratum) per stratum variant; 1 for strata nodes
+    #                    (a record for Python; the kernel reads the priors in block_weight)
     event_kind: np.ndarray  # (E,) OPEN, BLOCK or CLOSE
     event_arg: np.ndarray  # (E,) the context node opened/closed, or the block run
     block_states: np.ndarray  # (B,) 2^m joint states of each block
@@ -36,6 +37,7 @@ class KernelTables(NamedTuple):
     block_conds: np.ndarray  # condition index of each member, block by block
     block_table_offset: np.ndarray  # (B,) where each block's prior table starts
     block_table: np.ndarray  # P(block state | shared, local context), flat, state fastest
+    block_weight: np.ndarray  # block_table x the priors of the context nodes the block carries
     block_shared_offset: np.ndarray  # (B + 1,) where each block's shared nodes start
     shared_node: np.ndarray  # shared context nodes of each block
     shared_stride: np.ndarray  # their strides in the block's table
@@ -61,11 +63,15 @@ class Block:
     ``conds`` are condition indices; joint state s has member a present when bit a
     of s is set. ``shared`` context nodes are used by other blocks too (opened and
     closed around them); ``local`` ones only by this block (summed into it).
+    ``carries``: the context nodes whose prior P(x_j | its parents) this block's
+    weights include (each node's prior is carried by exactly one block, which reads
+    the node and its parents).
     """
 
     conds: tuple[int, ...]
     shared: tuple[int, ...]
     local: tuple[int, ...]
+    carries: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,12 +84,13 @@ class Structure:
         States of each context node.
     strata : tuple of int
         Context nodes that are parents of other context nodes (and their ancestors).
-        A case is split into one *sub-case* per combination of its unknown strata
-        nodes, so that inside the kernel every other context node is independent.
+        The kernel sums them like any other context node; they name the variants of
+        ``KernelTables.prior`` and the elimination order of the fallback.
     blocks : tuple of Block
     events : tuple of (kind, argument)
     unused : tuple of int
-        Context nodes no condition reads (their prior only scales P(evidence)).
+        Context nodes no condition reads (their prior only scales P(evidence): the
+        first block carries it).
     """
 
     card: tuple[int, ...]
@@ -137,20 +144,60 @@ def _structure(net: NetworkTables) -> Structure:
     members: dict[int, list[int]] = {}
     for i in range(len(net.conditions)):
         members.setdefault(find(i), []).append(i)
-    reads = {root: sorted({context_index[p] for i in m for p in net.condition_parents[i]
-                           if p in context_index}) for root, m in members.items()}
+    reads = [{context_index[p] for i in m for p in net.condition_parents[i] if p in context_index}
+             for m in members.values()]
+    carriers = _carriers(reads, net.context_parents, card)
     uses = np.zeros(len(card), dtype=int)
-    for nodes in reads.values():
-        uses[nodes] += 1
+    for nodes in reads:
+        uses[sorted(nodes)] += 1
     blocks = tuple(
-        Block(tuple(m), tuple(j for j in reads[r] if uses[j] > 1),
-              tuple(j for j in reads[r] if uses[j] == 1))
-        for r, m in members.items()
+        Block(tuple(m), tuple(j for j in sorted(reads[b]) if uses[j] > 1),
+              tuple(j for j in sorted(reads[b]) if uses[j] == 1),
+              tuple(j for j in range(len(card)) if carriers[j] == b))
+        for b, m in enumerate(members.values())
     )
-    events = schedule(tuple(b.shared for b in blocks), card)
-    unused = tuple(j for j in range(len(card)) if uses[j] == 0)
+    events = schedule(tuple(b.shared for b in blocks), card,
+                      tuple(1 << len(b.conds) for b in blocks))
+    read = {p for i in range(len(net.conditions)) for p in net.condition_parents[i]}
+    unused = tuple(j for j, x in enumerate(net.context) if x not in read)
     return Structure(card, strata, net.context_parents, net.condition_parents, blocks, events,
                      net.link > 0, unused)
+
+
+def _carriers(reads: list[set[int]], parents: tuple[tuple[int, ...], ...],
+              card: tuple[int, ...]) -> list[int]:
+    """The block that carries each context node's prior P(x_j | parents); ``reads[b]``
+    (the context nodes block b reads) gains the node's parents where needed.
+
+    A node is carried by the block that reads it and already reads most of its parents
+    (fewest added states; then the first), so the prior's factor is applied while
+    the node and its parents are all open. Children go first, since carrying a child
+    makes its block read the parents. A node no block reads is carried by block 0.
+    """
+    if not reads:
+        raise ValueError("a network needs at least one condition")
+    carriers = [0] * len(card)
+    for j in reversed(_topological(parents)):
+        readers = [b for b, nodes in enumerate(reads) if j in nodes] or [0]
+
+        def added(b: int, j: int = j) -> tuple[int, int]:
+            return int(np.prod([card[p] for p in parents[j] if p not in reads[b]])), b
+
+        carriers[j] = min(readers, key=added)
+        reads[carriers[j]].update((j, *parents[j]))
+    return carriers
+
+
+def _topological(parents: tuple[tuple[int, ...], ...]) -> list[int]:
+    """Context nodes, each after its parents (ties in node order)."""
+    done: list[int] = []
+    while len(done) < len(parents):
+        layer = [j for j in range(len(parents))
+                 if j not in done and all(p in done for p in parents[j])]
+        if not layer:
+            raise ValueError("the context nodes' parents form a cycle")
+        done += layer
+    return done
 
 
 def _strata(parents: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
@@ -223,6 +270,24 @@ def _block_table(structure: Structure, net: NetworkTables, block: Block) -> np.n
     return table
 
 
+def carried_priors(structure: Structure, block: Block, context_tables: list[np.ndarray]
+                   ) -> np.ndarray:
+    """(draws, *shared, *local, 1): the product of the priors ``block`` carries, over its
+    axes. ``context_tables[j]`` is node j's table with a leading draw axis:
+    (draws, *parents' states, states). Multiplied into the block's table, it gives
+    ``block_weight`` (the same operations for one network and for many draws)."""
+    axes = [*block.shared, *block.local]
+    draws = len(context_tables[0]) if context_tables else 1
+    out = np.ones((draws, *(structure.card[a] for a in axes), 1))
+    for j in block.carries:
+        nodes = [*structure.context_parents[j], j]
+        order = np.argsort([axes.index(n) for n in nodes])
+        table = np.transpose(context_tables[j], (0, *(1 + order)))
+        out = out * table.reshape([draws, *(structure.card[a] if a in nodes else 1
+                                            for a in axes), 1])
+    return out
+
+
 def fill(structure: Structure, net: NetworkTables,
          previous: tuple[KernelTables, NetworkTables] | None = None) -> KernelTables:
     """The kernel's :class:`KernelTables` for ``net``, whose shape is ``structure``.
@@ -234,7 +299,8 @@ def fill(structure: Structure, net: NetworkTables,
     """
     i64 = np.int64
     card = np.array(structure.card, dtype=i64)
-    tables, causes = [], []
+    tables, weights, causes = [], [], []
+    stacked = [np.asarray(t, dtype=np.float64)[None] for t in net.context_tables]
     shared_node, shared_stride, local_node = [], [], []
     table_off, cause_off, shared_off, local_off, cond_off = [0], [0], [0], [0], [0]
     for b, block in enumerate(structure.blocks):
@@ -247,6 +313,7 @@ def fill(structure: Structure, net: NetworkTables,
         table = (old.reshape(shape) if old is not None
                  else np.ascontiguousarray(_block_table(structure, net, block)))
         tables.append(table.ravel())
+        weights.append((table * carried_priors(structure, block, stacked)[0]).ravel())
         table_off.append(table_off[-1] + table.size)
         shared_node += block.shared
         shared_stride += [table.strides[a] // 8 for a in range(len(block.shared))]
@@ -277,6 +344,7 @@ def fill(structure: Structure, net: NetworkTables,
         block_conds=np.array([c for b in structure.blocks for c in b.conds], dtype=i64),
         block_table_offset=np.array(table_off[:-1], dtype=i64),
         block_table=np.concatenate(tables) if tables else np.zeros(0),
+        block_weight=np.concatenate(weights) if weights else np.zeros(0),
         block_shared_offset=np.array(shared_off, dtype=i64),
         shared_node=np.array(shared_node, dtype=i64),
         shared_stride=np.array(shared_stride, dtype=i64),
