@@ -233,37 +233,10 @@ class ModelCore:
         """P(condition present | case) for validated cases: (n_cases, n_conditions)."""
         return self.infer(*self.encoding.encode(cases))
 
-    @functools.cached_property
-    def _none_engine(self) -> Engine:
-        """The engine held at "no condition present" (see :meth:`Engine.none_present`)."""
-        return self.engine.none_present()
-
     def log_none(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
-        """log P(none of the conditions, evidence) per encoded case, exactly.
-
-        With no condition present the findings depend on their leaks alone, so
-        P(none, e) = P(none, context) × Π leak (present) × Π (1 - leak) (absent); the
-        first factor is P(evidence) of the engine held at no condition present, with no
-        finding given (cheap: no present finding), summed over unknown context.
-        """
-        findings, context = np.asarray(findings), np.asarray(context, dtype=np.int64)
-        if not len(context):
-            return np.zeros(0)
-        radix = [len(self.encoding.states[x]) + 1 for x in self.context_nodes]
-        if math.prod(radix) < 1 << 62:  # one whole-number key per pattern: fast to factorize
-            keys = (context + 1) @ np.cumprod([1, *radix[:-1]], dtype=np.int64)
-            back = pd.factorize(keys)[0]
-            patterns = np.empty((back.max() + 1, context.shape[1]), dtype=np.int64)
-            patterns[back] = context  # every row of a pattern is the same
-        else:
-            patterns, back = np.unique(context, axis=0, return_inverse=True)
-            back = back.reshape(-1)
-        blank = np.full((len(patterns), len(self.findings)), -1, dtype=np.int8)
-        log_context = self._none_engine.log_evidence(patterns, blank)[back]
-        leak = np.asarray(self.tables.leak, dtype=float)
-        with np.errstate(divide="ignore"):  # log 0 as a huge finite number: 0 × it is 0
-            yes, no = np.maximum(np.log(leak), -1e300), np.maximum(np.log1p(-leak), -1e300)
-        return log_context + (findings == 1) @ yes + (findings == 0) @ no
+        """log P(none of the conditions, evidence) per encoded case, exactly (from the same
+        kernel pass as P(evidence): :meth:`Engine.joint_none`)."""
+        return self.engine.joint_none(context, findings)[2]
 
     def infer_all(self, context: np.ndarray, findings: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -186,10 +186,10 @@ def lookahead(model: ModelCore, context: np.ndarray, findings: np.ndarray,
             (ctx if kind == "context" else fnd)[r, j] = code
             owner[r - 1] = k
             r += 1
-    log_z, joint = model.engine.joint(ctx, fnd)
+    log_z, joint, log_none = model.engine.joint_none(ctx, fnd)  # one pass for both
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         posteriors = joint / np.exp(log_z)[:, None]
-        p_none = np.minimum(np.exp(model.log_none(ctx, fnd) - log_z), 1.0)
+        p_none = np.minimum(np.exp(log_none - log_z), 1.0)
     p_none[~np.isfinite(log_z)] = np.nan
     # P(answer | given): normalise P(given, answer) within each question
     log_joint = log_z[1:]

@@ -258,12 +258,10 @@ class Engine:
             z[i], none[i], joint[i] = z_parts.sum(), none_parts.sum(), joint_parts.sum(axis=0)
         return z, none, joint
 
-    def _run(self, ctx: np.ndarray, fnd: np.ndarray, _variant: Any = None,
-             limit: int = WORKSPACE, code: Any = None
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _run(self, ctx: np.ndarray, fnd: np.ndarray, limit: int = WORKSPACE,
+             code: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Run ``code`` (the compiled kernel module by default) over cases: P(evidence),
-        P(no condition, evidence), P(c = yes, evidence). (A third argument, the stratum
-        variant of :meth:`_strata_subcases`, is ignored: the kernel sums strata itself.)"""
+        P(no condition, evidence), P(c = yes, evidence)."""
         notice: Any = contextlib.nullcontext()
         if code is None:  # the compiled kernel: say so if its first use compiles it
             from . import kernel as code

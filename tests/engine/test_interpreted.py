@@ -17,10 +17,10 @@ def test_interpreted_kernel_agrees_with_the_compiled_one(seed):
     net = random_network(seed)
     engine = Engine(net)
     x, f = random_cases(net, 20, np.random.default_rng(seed), max_findings=6)
-    owner, ctx, variant, _ = engine._strata_subcases(x)
+    owner, ctx, _, _ = engine._strata_subcases(x)
     fnd = np.ascontiguousarray(f[owner])
-    plain = engine._run(ctx, fnd, variant, code=interpreted.kernel())
-    compiled = engine._run(ctx, fnd, variant)
+    plain = engine._run(ctx, fnd, code=interpreted.kernel())
+    compiled = engine._run(ctx, fnd)
     np.testing.assert_allclose(plain[0], compiled[0], rtol=1e-13)
     np.testing.assert_allclose(plain[1], compiled[1], rtol=1e-13, atol=1e-300)
 

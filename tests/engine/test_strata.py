@@ -93,8 +93,8 @@ def test_strata_summed_in_the_kernel_equal_the_split_by_stratum(bundled, which):
         engine = Engine(random_network(1))
         x, f = random_cases(engine.network, 40, np.random.default_rng(5), max_findings=8)
     log_z, joint, log_none = engine.joint_none(x, f)
-    owner, ctx, variant, _ = engine._strata_subcases(x)
-    z_sub, none_sub, joint_sub = engine._run(ctx, np.ascontiguousarray(f[owner]), variant)
+    owner, ctx, _, _ = engine._strata_subcases(x)
+    z_sub, none_sub, joint_sub = engine._run(ctx, np.ascontiguousarray(f[owner]))
     assert (np.bincount(owner) > 1).sum() >= 10
     z = np.bincount(owner, weights=z_sub, minlength=len(x))
     none = np.bincount(owner, weights=none_sub, minlength=len(x))
