@@ -32,7 +32,6 @@ findings go to pgmpy's VariableElimination (:mod:`.fallback`), also exact.
 from __future__ import annotations
 
 import contextlib
-import copy
 import itertools
 import sys
 from collections.abc import Sequence
@@ -42,7 +41,7 @@ import numpy as np
 
 from ..network import NetworkTables
 from ..progress import while_slow
-from .tables import KernelTables, Structure, fill, stratum_grid, stratum_priors
+from .tables import KernelTables, Structure, fill
 
 __all__ = ["Engine"]
 
@@ -89,8 +88,6 @@ class Engine:
         self.max_positive = int(max_positive)
         self.structure = Structure.of(network)
         self.tables: KernelTables = fill(self.structure, network)
-        self._grid = stratum_grid(self.structure)
-        self._stratum_weight = stratum_priors(self.structure, network)[1]
         self._fallback: Any = None
 
     def refill(self, network: NetworkTables) -> Engine:
@@ -102,8 +99,7 @@ class Engine:
             raise ValueError("refill needs a network of the same shape (the same nodes, "
                              "parents, states and links); compile a new Engine instead")
         tables = fill(self.structure, network, previous=(self.tables, self.network))
-        return self._refilled(network, tables,
-                              stratum_priors(self.structure, network)[1])
+        return self._refilled(network, tables)
 
     def refill_many(self, networks: Sequence[NetworkTables]) -> list[Engine]:
         """:meth:`refill` for many networks of this engine's shape, their numbers filled
@@ -113,9 +109,8 @@ class Engine:
         for network in networks:
             if not self._same_shape(network):
                 raise ValueError("refill_many needs networks of this engine's shape")
-        return [self._refilled(network, tables, weight)
-                for network, (tables, weight) in zip(networks,
-                                                     fill_many(self.structure, networks))]
+        return [self._refilled(network, tables)
+                for network, tables in zip(networks, fill_many(self.structure, networks))]
 
     def _same_shape(self, network: NetworkTables) -> bool:
         """Same nodes, states, parents and links as this engine's network (the structure
@@ -129,13 +124,10 @@ class Engine:
             and network.condition_parents == mine.condition_parents
             and np.array_equal(network.link > 0, mine.link > 0)))
 
-    def _refilled(self, network: NetworkTables, tables: KernelTables,
-                  stratum_weight: np.ndarray) -> Engine:
+    def _refilled(self, network: NetworkTables, tables: KernelTables) -> Engine:
         out = object.__new__(Engine)
         out.network, out.max_positive, out.structure = network, self.max_positive, self.structure
         out.tables = tables
-        out._grid = self._grid
-        out._stratum_weight = stratum_weight
         out._fallback = None
         return out
 
@@ -153,26 +145,6 @@ class Engine:
         start = time.perf_counter()
         kernel.warm(self.tables)
         return time.perf_counter() - start
-
-    def none_present(self) -> Engine:
-        """This engine with every block held at its all-absent state: the P(evidence) it
-        computes is P(no condition present, evidence).
-
-        Same structure and numbers, so nothing is searched or recomputed; only the
-        other states of each block's table are set to 0. Use it with few present
-        findings (cases beyond ``max_positive`` would go to a fallback that does not
-        know of the change, so they are refused).
-        """
-        tables = self.tables
-        table, weight = tables.block_table.copy(), tables.block_weight.copy()
-        ends = [*tables.block_table_offset[1:], len(table)]
-        for start, end, states in zip(tables.block_table_offset, ends, tables.block_states):
-            for held in (table, weight):  # state fastest; 0: all absent
-                held[start:end].reshape(-1, states)[:, 1:] = 0.0
-        out = copy.copy(self)
-        out.tables = tables._replace(block_table=table, block_weight=weight)
-        out._fallback = _Refused()
-        return out
 
     # public queries -----------------------------------------------------------------
     def posteriors(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
@@ -287,32 +259,6 @@ class Engine:
             return None
         return interpreted.kernel()
 
-    def _strata_subcases(self, context: np.ndarray
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """One sub-case per stratum variant consistent with each case (``owner`` sorted):
-        the split by the strata nodes that the engine made before the kernel summed them
-        itself, kept so tests can check that the two agree.
-
-        Returns the owning case, the context with the strata nodes filled in, the
-        variant index, and P(variant). The kernel's P(evidence) of a sub-case already
-        includes P(variant), so a case's is the sum of its sub-cases'. Variants of
-        probability 0 (diabetes without vascular risk, say) are left out.
-        """
-        strata = list(self.structure.strata)
-        if strata:
-            given = context[:, strata]
-            fits = ((given[:, None, :] < 0) | (given[:, None, :] == self._grid[None])).all(axis=2)
-            fits &= (self._stratum_weight > 0)[None, :]
-            owner, variant = np.nonzero(fits)
-            ctx = context[owner]
-            ctx[:, strata] = self._grid[variant]
-        else:
-            owner = np.arange(len(context))
-            variant = np.zeros(len(context), dtype=np.int64)
-            ctx = context
-        return (owner, np.ascontiguousarray(ctx), variant.astype(np.int64),
-                self._stratum_weight[variant])
-
     def _fix_until_fits(self, ctx: np.ndarray, fnd: np.ndarray) -> np.ndarray:
         """Sub-cases of a case too wide for the kernel: fix its unknown shared nodes, in
         the order the schedule opens them, until it fits. P(e) = Σ_v P(e, x = v), likewise
@@ -353,11 +299,3 @@ def _first_use(parallel: bool) -> Any:
         return contextlib.nullcontext()
     _USED.add(parallel)
     return while_slow("heelnet: compiling the inference kernel (once per install, ~20 s)")
-
-
-class _Refused:
-    """The fallback of :meth:`Engine.none_present`, which pgmpy's network does not match."""
-
-    def joint(self, context: np.ndarray, findings: np.ndarray) -> Any:
-        raise ValueError("none_present() answers cases with at most max_positive present "
-                         "findings")

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..network import NetworkTables
-from .tables import LOG_ZERO, Block, KernelTables, Structure, carried_priors, fill, stratum_grid
+from .tables import LOG_ZERO, Block, KernelTables, Structure, carried_priors, fill
 
 __all__ = ["fill_many"]
 
@@ -52,32 +52,8 @@ def _block_tables(structure: Structure, nets: Sequence[NetworkTables], block: Bl
     return table
 
 
-def _priors(structure: Structure, nets: Sequence[NetworkTables]
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """(draws, V, S) prior rows and (draws, V) variant weights, as ``stratum_priors``."""
-    grid = stratum_grid(structure)
-    position = {j: a for a, j in enumerate(structure.strata)}
-    draws = len(nets)
-    stacked = [_stack([n.context_tables[j] for n in nets])
-               for j in range(len(nets[0].context_tables))]
-    rows, weights = [], np.ones((draws, len(grid)))
-    for v, states in enumerate(grid):
-        row = []
-        for j, table in enumerate(stacked):
-            given = tuple(int(states[position[p]]) for p in structure.context_parents[j])
-            dist = table[(slice(None), *given)]
-            if j in position:
-                weights[:, v] *= dist[:, states[position[j]]]
-                row.append(np.ones((draws, dist.shape[-1])))
-            else:
-                row.append(dist)
-        rows.append(np.concatenate(row, axis=1) if row else np.zeros((draws, 0)))
-    return np.ascontiguousarray(np.stack(rows, axis=1)), weights
-
-
-def fill_many(structure: Structure, nets: Sequence[NetworkTables]
-              ) -> list[tuple[KernelTables, np.ndarray]]:
-    """``(fill(structure, net), variant weights)`` for every network of ``nets`` (one shape)."""
+def fill_many(structure: Structure, nets: Sequence[NetworkTables]) -> list[KernelTables]:
+    """``fill(structure, net)`` for every network of ``nets`` (one shape)."""
     if not nets:
         return []
     base = fill(structure, nets[0])
@@ -109,11 +85,8 @@ def fill_many(structure: Structure, nets: Sequence[NetworkTables]
                                         else np.zeros((draws, 0)))
     cause = np.ascontiguousarray(np.concatenate(causes, axis=1) if causes
                                  else np.zeros((draws, 0)))
-    prior, weights = _priors(structure, nets)
     return [
-        (base._replace(block_table=block_table[d], block_weight=block_weight[d], cause=cause[d],
-                       log_miss=log_miss[d], log_leak_miss=log_leak_miss[d], leak=leak[d],
-                       prior=prior[d]),
-         weights[d])
+        base._replace(block_table=block_table[d], block_weight=block_weight[d], cause=cause[d],
+                      log_miss=log_miss[d], log_leak_miss=log_leak_miss[d], leak=leak[d])
         for d in range(draws)
     ]

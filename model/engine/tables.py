@@ -27,9 +27,6 @@ class KernelTables(NamedTuple):
     """Everything the kernel reads: flat int64 / float64 arrays (see ``DESIGN.md``)."""
 
     card: np.ndarray  # (X,) states of each context node
-    prior_offset: np.ndarray  # (X + 1,) where node j's states start in a prior row
-    prior: np.ndarray  # (V, S) P(x_j = v | stratum) per stratum variant; 1 for strata nodes
-    #                    (a record for Python; the kernel reads the priors in block_weight)
     event_kind: np.ndarray  # (E,) OPEN, BLOCK or CLOSE
     event_arg: np.ndarray  # (E,) the context node opened/closed, or the block run
     block_states: np.ndarray  # (B,) 2^m joint states of each block
@@ -84,8 +81,8 @@ class Structure:
         States of each context node.
     strata : tuple of int
         Context nodes that are parents of other context nodes (and their ancestors).
-        The kernel sums them like any other context node; they name the variants of
-        ``KernelTables.prior`` and the elimination order of the fallback.
+        The kernel sums them like any other context node; the fallback eliminates
+        them last.
     blocks : tuple of Block
     events : tuple of (kind, argument)
     unused : tuple of int
@@ -101,11 +98,6 @@ class Structure:
     events: tuple[tuple[int, int], ...]
     can_cause: np.ndarray  # (C, F) bool: link > 0
     unused: tuple[int, ...]
-
-    @property
-    def variants(self) -> int:
-        """Number of stratum variants: the combinations of the strata nodes' states."""
-        return int(np.prod([self.card[j] for j in self.strata]))
 
     @classmethod
     def of(cls, net: NetworkTables) -> Structure:
@@ -215,39 +207,6 @@ def _strata(parents: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
 # ----------------------------------------------------------------------------- numbers
 
 
-def stratum_grid(structure: Structure) -> np.ndarray:
-    """(V, n_strata) the state of each strata node in each variant (the last varies fastest)."""
-    cards = [structure.card[j] for j in structure.strata]
-    if not cards:
-        return np.zeros((1, 0), dtype=np.int64)
-    return np.stack(np.unravel_index(np.arange(structure.variants), cards), axis=1)
-
-
-def stratum_priors(structure: Structure, net: NetworkTables) -> tuple[np.ndarray, np.ndarray]:
-    """Per variant: the prior row the kernel reads, and the weight Π P(strata states).
-
-    A prior row holds P(x_j = v | the variant's strata states) for every context node
-    that is not a stratum node, and 1 for the strata nodes themselves, whose
-    probability is the variant's weight instead. Computed for all variants at once
-    (each table indexed by the variants' parent states).
-    """
-    grid = stratum_grid(structure)
-    position = {j: a for a, j in enumerate(structure.strata)}
-    variants = len(grid)
-    weights = np.ones(variants)
-    parts = []
-    for j, table in enumerate(net.context_tables):
-        given = tuple(grid[:, position[p]] for p in structure.context_parents[j])
-        dist = table[given] if given else np.broadcast_to(table, (variants, len(table)))
-        if j in position:
-            weights = weights * dist[np.arange(variants), grid[:, position[j]]]
-            parts.append(np.ones((variants, dist.shape[-1])))
-        else:
-            parts.append(np.asarray(dist, dtype=np.float64))
-    prior = np.concatenate(parts, axis=1) if parts else np.zeros((variants, 0))
-    return np.ascontiguousarray(prior, dtype=np.float64), weights
-
-
 def _block_table(structure: Structure, net: NetworkTables, block: Block) -> np.ndarray:
     """P(block state | shared, local context): axes (*shared, *local, state)."""
     axes = [*block.shared, *block.local]
@@ -332,11 +291,8 @@ def fill(structure: Structure, net: NetworkTables,
         log_miss = np.where(net.link < 1, np.log1p(-np.minimum(net.link, 1.0)), LOG_ZERO)
         log_leak_miss = np.where(net.leak < 1, np.log1p(-net.leak), LOG_ZERO)
     first, last = _live_range(structure)
-    prior, _ = stratum_priors(structure, net)
     return KernelTables(
         card=card,
-        prior_offset=np.concatenate([[0], np.cumsum(card)]).astype(i64),
-        prior=prior,
         event_kind=np.array([k for k, _ in structure.events], dtype=i64),
         event_arg=np.array([a for _, a in structure.events], dtype=i64),
         block_states=np.array([1 << len(b.conds) for b in structure.blocks], dtype=i64),

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from model.engine import Engine, interpreted
+from tests.engine.oracle import strata_subcases
 from tests.engine.test_engine import random_cases, random_network
 
 
@@ -17,7 +18,7 @@ def test_interpreted_kernel_agrees_with_the_compiled_one(seed):
     net = random_network(seed)
     engine = Engine(net)
     x, f = random_cases(net, 20, np.random.default_rng(seed), max_findings=6)
-    owner, ctx, _, _ = engine._strata_subcases(x)
+    owner, ctx, _, _ = strata_subcases(engine, x)
     fnd = np.ascontiguousarray(f[owner])
     plain = engine._run(ctx, fnd, code=interpreted.kernel())
     compiled = engine._run(ctx, fnd)

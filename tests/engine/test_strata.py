@@ -11,6 +11,7 @@ import pytest
 from model import Model
 from model.engine import Engine
 from model.network import NetworkTables
+from tests.engine.oracle import none_present, strata_subcases
 from tests.engine.test_engine import random_cases, random_network
 from tests.reference import forward_backward, variable_elimination
 
@@ -56,7 +57,7 @@ def test_a_chain_of_context_parents_agrees_with_the_reference_and_pgmpy(seed):
         np.testing.assert_allclose(joint[r], want, rtol=1e-10, atol=1e-300)
         np.testing.assert_allclose(joint[r] / z, variable_elimination(pgmpy_net, net, x[r], f[r],
                                                                       ve), atol=1e-9)
-    held = engine.none_present().log_evidence(x, f)
+    held = none_present(engine).log_evidence(x, f)
     np.testing.assert_allclose(log_none, held, rtol=1e-12)
     low = Engine(net, max_positive=1)  # the fallback's cases take the leaks' route to none
     assert ((f == 1).sum(axis=1) > 1).sum() >= 3
@@ -93,7 +94,7 @@ def test_strata_summed_in_the_kernel_equal_the_split_by_stratum(bundled, which):
         engine = Engine(random_network(1))
         x, f = random_cases(engine.network, 40, np.random.default_rng(5), max_findings=8)
     log_z, joint, log_none = engine.joint_none(x, f)
-    owner, ctx, _, _ = engine._strata_subcases(x)
+    owner, ctx, _, _ = strata_subcases(engine, x)
     z_sub, none_sub, joint_sub = engine._run(ctx, np.ascontiguousarray(f[owner]))
     assert (np.bincount(owner) > 1).sum() >= 10
     z = np.bincount(owner, weights=z_sub, minlength=len(x))
@@ -132,4 +133,4 @@ def test_none_from_the_same_pass_equals_the_engine_held_at_none(bundled):
     model, engine = bundled
     x, f = strata_unknown(model, 60, 9)
     _, _, log_none = engine.joint_none(x, f)
-    np.testing.assert_allclose(log_none, engine.none_present().log_evidence(x, f), rtol=1e-12)
+    np.testing.assert_allclose(log_none, none_present(engine).log_evidence(x, f), rtol=1e-12)

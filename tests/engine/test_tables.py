@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from model import Model
-from model.engine.tables import stratum_grid
 from tests.conftest import TOY
 
 
@@ -31,25 +30,29 @@ def p(cpd, node: str, state: str, given: dict[str, str]) -> float:
     return float(cpd.get_value(**{node: state}, **evidence))
 
 
-def test_context_priors_are_the_context_cpds(compiled):
+def test_each_context_prior_is_carried_once_as_the_context_cpd(compiled):
+    """``block_weight`` is ``block_table`` times the priors of the context nodes the
+    block carries, read from pgmpy's CPDs; every node a condition reads is carried by
+    exactly one block."""
     model, net, engine = compiled
     structure, tables = engine.structure, engine.tables
     names = model.context_nodes
-    for v, strata_states in enumerate(stratum_grid(structure)):
-        given = {names[j]: net.get_cpds(names[j]).state_names[names[j]][s]
-                 for j, s in zip(structure.strata, strata_states, strict=True)}
-        weight = 1.0
-        for j, node in enumerate(names):
-            cpd = net.get_cpds(node)
-            for s, state in enumerate(cpd.state_names[node]):
-                kernel = tables.prior[v, tables.prior_offset[j] + s]
-                if j in structure.strata:
-                    assert kernel == 1.0  # a stratum node's prior is the variant's weight
-                else:
-                    assert kernel == pytest.approx(p(cpd, node, state, given), rel=1e-14)
-            if j in structure.strata:
-                weight *= p(cpd, node, given[node], given)
-        assert engine._stratum_weight[v] == pytest.approx(weight, rel=1e-14)
+    carried = [j for block in structure.blocks for j in block.carries]
+    assert len(carried) == len(set(carried))
+    assert set(carried) | set(structure.unused) == set(range(len(names)))
+    for b, block in enumerate(structure.blocks):
+        axes = [*block.shared, *block.local]
+        states = [net.get_cpds(names[j]).state_names[names[j]] for j in axes]
+        size = int(np.prod([len(s) for s in states])) * (1 << len(block.conds))
+        start = tables.block_table_offset[b]
+        table = tables.block_table[start:start + size].reshape(*map(len, states), -1)
+        weight = tables.block_weight[start:start + size].reshape(table.shape)
+        for combo in itertools.product(*(range(len(s)) for s in states)):
+            given = {names[j]: states[a][combo[a]] for a, j in enumerate(axes)}
+            prior = np.prod([p(net.get_cpds(names[j]), names[j], given[names[j]], given)
+                             for j in block.carries])
+            np.testing.assert_allclose(weight[combo], table[combo] * prior, rtol=1e-12,
+                                       atol=1e-300)
 
 
 def test_block_tables_are_the_condition_cpds(compiled):
