@@ -139,6 +139,11 @@ class Summary:
         i = self.levels.index(level)
         return int(self.confusion[i, i + 1:].sum()), int(self.confusion[i].sum())
 
+    def over_triage_of(self, level: str) -> tuple[int, int]:
+        """(over-triaged, total) among cases expected at ``level``."""
+        i = self.levels.index(level)
+        return int(self.confusion[i, :i].sum()), int(self.confusion[i].sum())
+
     # calibration ------------------------------------------------------------
     @property
     def ece(self) -> float:
@@ -169,7 +174,8 @@ class Summary:
 
     # text -------------------------------------------------------------------
     def short(self, title: str = "") -> str:
-        """A few lines: top-1, top-3, triage agreement and under-triage."""
+        """A few lines: top-1, top-3, triage agreement, under- and over-triage (by
+        expected level), calibration."""
         lines = [f"{title}{': ' if title else ''}{self.rows} cases, {self.rows - self.errors} "
                  f"scored, {self.errors} with errors"]
         if self.with_condition:
@@ -179,13 +185,13 @@ class Summary:
             ]
         if self.with_triage:
             lines.append(f"  triage agreement  {_count(self.triage_agreement, self.with_triage)}")
-            parts = []
-            for level in self.levels[:-1]:
-                under, total = self.under_triage_of(level)
-                if total:
-                    parts.append(f"{level} {under} of {total}")
-            lines.append(f"  under-triage      {_count(self.under_triage, self.with_triage)}"
-                         + (f"  ({'; '.join(parts)})" if parts else ""))
+            for name, count, of, levels in (
+                    ("under-triage", self.under_triage, self.under_triage_of, self.levels[:-1]),
+                    ("over-triage ", self.over_triage, self.over_triage_of, self.levels[1:])):
+                parts = [f"{level} {k} of {total}" for level in levels
+                         for k, total in [of(level)] if total]
+                lines.append(f"  {name}      {_count(count, self.with_triage)}"
+                             + (f"  ({'; '.join(parts)})" if parts else ""))
         if self.cells:
             lines.append(f"  calibration       ECE {self.ece:.4f}, Brier {self.brier:.4f} "
                          f"(over {self.cells} condition probabilities)")

@@ -131,4 +131,5 @@ def test_summary_text_names_the_figures(summary):
     assert "top-1 accuracy    2/4  50.0%" in text
     assert "top-3 accuracy    3/4  75.0%" in text
     assert "under-triage      2/4  50.0%  (emergency 1 of 2; see_doctor 1 of 1)" in text
+    assert "over-triage       1/4  25.0%  (see_doctor 0 of 1; self_care 1 of 1)" in text
     assert "r3 (emergency -> see_doctor)" in text
