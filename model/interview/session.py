@@ -156,9 +156,9 @@ class Interview:
     2
     >>> interview.undo()
     'palpable_gap'
-    >>> question = interview.next()  # the triage is already an emergency: which condition?
+    >>> question = interview.next()  # a pop alone leaves the emergency near its threshold
     >>> question.purpose, question.id
-    ('most informative', 'weak_push_off')
+    ('settles the triage', 'severe_pain')
     """
 
     def __init__(self, model: ModelCore, *, max_questions: int | None = None,
