@@ -101,8 +101,10 @@ def test_bundled_summary(capsys):
     out = capsys.readouterr().out
     assert "Seed-text vignettes (face validity), text_vignettes.csv: 56 cases, 56 scored" in out
     assert "Mimic vignettes (published cases and guidelines), mimic_vignettes.csv: 33 cases" in out
+    assert ("Case-report vignettes (published patients), case_report_vignettes.csv: "
+            "40 cases, 40 scored") in out
     assert "Simulated cases (from the model itself), simulated_vignettes.csv: 300 cases" in out
-    assert out.count("top-3 accuracy") == 3 and out.count("under-triage") == 3
+    assert out.count("top-3 accuracy") == 4 and out.count("under-triage") == 4
 
 
 def test_python_dash_m_model_runs():

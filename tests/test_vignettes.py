@@ -1,5 +1,6 @@
 """Face validity from the seed text and from the mimic cases (published cases and
-guidelines), and the golden baselines of both vignette sets."""
+guidelines), the golden baselines of both vignette sets, and the form (not the accuracy)
+of the case-report set."""
 
 from __future__ import annotations
 
@@ -89,3 +90,42 @@ def test_mimic_vignettes_cite_a_published_source():
     """Mimic cases are outside the seed: each cites a guideline or paper with its year."""
     mimic = vignettes("mimic_vignettes.csv")
     assert mimic.source.str.contains(r"(?:19|20)\d\d").all()
+
+
+CASE_REPORTS = "case_report_vignettes.csv"
+
+
+def test_case_report_vignettes_have_the_mimic_columns():
+    """The case-report set uses exactly the columns (and order) of the mimic set."""
+    assert list(vignettes(CASE_REPORTS).columns) == list(vignettes("mimic_vignettes.csv").columns)
+
+
+def test_case_report_vignettes_cite_a_url_and_a_year():
+    """Each published patient cites where it was read (a URL) and the year of the report."""
+    reports = vignettes(CASE_REPORTS)
+    assert reports.source.str.contains(r"https?://\S+").all()
+    assert reports.source.str.contains(r"(?:19|20)\d\d").all()
+    assert (reports.notes.str.len() > 0).all()
+
+
+def test_case_report_ids_are_unique_and_apart_from_the_other_sets():
+    reports = vignettes(CASE_REPORTS)
+    assert reports.case_id.str.fullmatch(r"cr\d\d").all()
+    assert reports.case_id.is_unique
+    assert not set(reports.case_id) & set(VIGNETTES.case_id)
+
+
+def test_case_report_expectations_are_model_ids(model):
+    reports = vignettes(CASE_REPORTS)
+    named = {c for cell in reports.expected_condition for c in cell.split("|")}
+    assert named <= set(model.conditions), named - set(model.conditions)
+    assert set(reports.expected_triage) <= set(model.vocabulary.triage_levels)
+
+
+def test_case_report_vignettes_score_without_errors(model):
+    """Every id and value is valid: the scorer reads every row with no error. Accuracy on
+    this set is a measurement (README), not a target, so it is not asserted here."""
+    reports = vignettes(CASE_REPORTS)
+    scored = model.score(reports)
+    assert len(scored) == len(reports)
+    assert (scored["error"].fillna("") == "").all(), scored.loc[scored["error"] != "", "error"]

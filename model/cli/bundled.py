@@ -13,6 +13,7 @@ __all__ = ["run"]
 BUNDLED = (
     ("text_vignettes.csv", "Seed-text vignettes (face validity)"),
     ("mimic_vignettes.csv", "Mimic vignettes (published cases and guidelines)"),
+    ("case_report_vignettes.csv", "Case-report vignettes (published patients)"),
     ("simulated_vignettes.csv", "Simulated cases (from the model itself)"),
 )
 
