@@ -187,10 +187,10 @@ class Summary:
             lines.append(f"  triage agreement  {_count(self.triage_agreement, self.with_triage)}")
             for name, count, of, levels in (
                     ("under-triage", self.under_triage, self.under_triage_of, self.levels[:-1]),
-                    ("over-triage ", self.over_triage, self.over_triage_of, self.levels[1:])):
+                    ("over-triage", self.over_triage, self.over_triage_of, self.levels[1:])):
                 parts = [f"{level} {k} of {total}" for level in levels
                          for k, total in [of(level)] if total]
-                lines.append(f"  {name}      {_count(count, self.with_triage)}"
+                lines.append(f"  {name:<18}{_count(count, self.with_triage)}"
                              + (f"  ({'; '.join(parts)})" if parts else ""))
         if self.cells:
             lines.append(f"  calibration       ECE {self.ece:.4f}, Brier {self.brier:.4f} "
