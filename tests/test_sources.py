@@ -40,6 +40,16 @@ def test_numbers_are_probabilities_or_ratios(table):
     assert (table[table.table == "risk_ratio"].value >= 0).all()
 
 
+def test_an_assumed_zero_is_a_definition_not_a_guess(table):
+    """A number of exactly 0 says an event cannot happen, surer than any evidence: an
+    assumption may be 0 only when the vocabulary's own meanings make it so (everyone with
+    diabetes has vascular risk), never as a guess that something is too rare to count."""
+    zeros = table[(table.table != "triage_rule") & (table.value == 0)
+                  & (table.source_kind == "assumption")]
+    guessed = zeros[~zeros.source.str.contains(r"\bmeans\b|by definition", regex=True)]
+    assert guessed.empty, f"assumed zeros that are not definitions:\n{guessed[['file', 'line']]}"
+
+
 def test_literature_sources_name_a_year(table):
     lit = table[table.source_kind == "literature"]
     no_year = lit[~lit.source.str.contains(r"(?:19|20)\d\d")]
