@@ -102,7 +102,7 @@ def test_bundled_summary(capsys):
     assert "Seed-text vignettes (face validity), text_vignettes.csv: 56 cases, 56 scored" in out
     assert "Mimic vignettes (published cases and guidelines), mimic_vignettes.csv: 33 cases" in out
     assert ("Case-report vignettes (published patients), case_report_vignettes.csv: "
-            "70 cases, 70 scored") in out
+            "83 cases, 83 scored") in out
     assert "Simulated cases (from the model itself), simulated_vignettes.csv: 300 cases" in out
     assert out.count("top-3 accuracy") == 4 and out.count("under-triage") == 4
 
