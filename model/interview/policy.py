@@ -19,7 +19,12 @@ An item is worth asking when that cost exceeds the cost of the question, 1:
    diabetes) cannot fire in one answer; each unasked item of such a rule (its other
    items present or unasked, none answered "no" or "don't know"; a context item in the
    one state the rule accepts) is given P(all its unasked items are so | evidence)
-   times the cost of the level, from one more exact inference call. The sign with
+   times the cost of the level, from one more exact inference call. Likewise an
+   emergency rule on a condition's posterior that two answers reach together but
+   neither alone (weak foot pulses and vascular risk for acute ischaemia): the
+   answers that raise that posterior most (:data:`PAIRED` per rule) are tried in
+   pairs, in one more call, and each item of a pair that fires gets the pair's chance
+   times the cost of an emergency. The sign with
    the largest cost is asked while any is worth its question, before anything else
    (the issue's order: under-triage is the worst error, and a sign asked while it
    is still plausible is not lost to later answers that lower its chance through the
@@ -98,6 +103,9 @@ STOPPED = {
 }
 
 _COST = Interval(float, 0, None, "neither")
+#: Per emergency rule on a posterior, how many of the answers that raise it most are
+#: tried in pairs (a setting of the lookahead's depth, not a number of the model).
+PAIRED = 6
 _TINY = 1e-300
 
 
@@ -210,6 +218,52 @@ def _pairs(model: ModelCore, table: Lookahead, unknown: frozenset[str], current:
     return chance, reach
 
 
+def _posterior_pairs(model: ModelCore, table: Lookahead, current: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """For emergency rules on a condition's posterior: two answers that each raise the
+    posterior may cross the threshold together when neither does alone (weak foot
+    pulses and vascular risk for acute ischaemia). Among the :data:`PAIRED` answers that
+    raise each such posterior most, every pair of two items' answers is tried with one
+    exact inference call; per item, the chance of the most urgent pair that fires and
+    its level (``current`` when none)."""
+    rules = model.triage_rules
+    chance = np.zeros(len(table.items))
+    reach = np.full(len(table.items), current)
+    if current == 0:
+        return chance, reach
+    posteriors = np.nan_to_num(table.posteriors, nan=0.0)
+    pairs: set[tuple[int, int]] = set()
+    for rule in rules.rules:
+        if rule.condition is None or rules.levels.index(rule.level) != 0:
+            continue
+        c = model.conditions.index(rule.condition)
+        rise = posteriors[1:, c] - posteriors[0, c]
+        top = [int(k) for k in np.argsort(-rise, kind="stable")[:PAIRED] if rise[k] > 0]
+        pairs |= {(a, b) for i, a in enumerate(top) for b in top[i + 1:]
+                  if table.owner[a] != table.owner[b]}
+    if not pairs:
+        return chance, reach
+    rows = sorted(pairs)
+    f_rows, x_rows = table.findings[1:][[a for a, _ in rows]].copy(), \
+        table.context[1:][[a for a, _ in rows]].copy()
+    f_b, x_b = table.findings[1:][[b for _, b in rows]], table.context[1:][[b for _, b in rows]]
+    f_rows = np.where(f_b != table.findings[0], f_b, f_rows)  # add b's answer to a's row
+    x_rows = np.where(x_b != table.context[0], x_b, x_rows)
+    log_z, joint = model.engine.joint(np.vstack([table.context[:1], x_rows]),
+                                      np.vstack([table.findings[:1], f_rows]))
+    with np.errstate(invalid="ignore"):
+        post = np.nan_to_num(joint[1:] / np.exp(log_z[1:])[:, None], nan=0.0)
+    levels = rules.levels_of(rules.fired(f_rows, post, x_rows))
+    for (a, b), level, log_p in zip(rows, levels, log_z[1:], strict=True):
+        if level >= current:
+            continue
+        p = float(np.exp(log_p - log_z[0]))
+        for k in (int(table.owner[a]), int(table.owner[b])):
+            if (level, -p) < (reach[k], -chance[k]):  # most urgent, then most likely
+                chance[k], reach[k] = p, level
+    return chance, reach
+
+
 def _triage_costs(model: ModelCore, table: Lookahead, unknown: frozenset[str],
                   policy: Policy, current: int, after: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -220,6 +274,10 @@ def _triage_costs(model: ModelCore, table: Lookahead, unknown: frozenset[str],
     raise_cost = table.expected(np.where(after < current, costs[current, after], 0.0))
     lower_cost = table.expected(np.where(after > current, costs[current, after], 0.0))
     pair_chance, pair_level = _pairs(model, table, unknown, current)
+    two_chance, two_level = _posterior_pairs(model, table, current)
+    take = (two_level < pair_level) | ((two_level == pair_level) & (two_chance > pair_chance))
+    pair_chance, pair_level = np.where(take, two_chance, pair_chance), \
+        np.where(take, two_level, pair_level)
     raise_cost = np.maximum(raise_cost, pair_chance * costs[current, pair_level])
     return raise_cost, lower_cost, pair_chance, pair_level
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model.interview import Interview
-from model.interview.policy import Policy, _levels, _pairs, choose
+from model.interview.policy import Policy, _levels, _pairs, _posterior_pairs, choose
 from model.interview.replay import interview_case
 from model.questions import lookahead
 
@@ -239,3 +239,39 @@ def test_rules_that_need_a_context_item_and_a_finding_are_asked_about(model):
         assert model.diagnose(case).triage == rule.level
         done = interview_case(model, case)
         assert done.result.triage == rule.level, (rule.rule, done.result.asked)
+
+
+ISCHAEMIA = {"age_years": 65, "sex": "male", "sudden_onset": True, "severe_pain": True}
+
+
+def test_two_answers_that_together_reach_an_emergency_get_their_joint_chance(model):
+    """Weak foot pulses alone leave acute ischaemia just under its emergency threshold and
+    vascular risk alone far under it; together they cross it. Both items get
+    P(both | evidence), computed here from the evidence directly."""
+    pair = {"weak_foot_pulses": True, "vascular_risk": True}
+    assert model.diagnose(ISCHAEMIA).triage != "emergency"
+    for item, answer in pair.items():
+        assert model.diagnose({**ISCHAEMIA, item: answer}).triage != "emergency"
+    assert model.diagnose({**ISCHAEMIA, **pair}).triage == "emergency"
+    # the answers that raise ischaemia most, answered "don't know" (as in that interview)
+    unknown = ("sudden_cold_pale_foot", "foot_drop", "rest_pain_eased_hanging_leg",
+               "numbness_tingling_sole", "cold_pale_foot", "pain_sole_arch")
+    table = table_of(model, ISCHAEMIA, exclude=unknown)
+    current = int(_levels(model, table)[0])
+    chance, reach = _posterior_pairs(model, table, current)
+    context, findings = model.encoding.encode([ISCHAEMIA, {**ISCHAEMIA, **pair}])
+    log_z = model.log_evidence(context, findings)
+    joint = float(np.exp(log_z[1] - log_z[0]))
+    for item in pair:
+        k = table.items.index(item)
+        assert reach[k] == 0
+        assert chance[k] >= joint * (1 - 1e-9)  # this pair, or a likelier one that fires
+
+
+def test_the_interview_asks_both_items_of_an_emergency_pair(model):
+    """The case-report patient cr43 (acute limb ischaemia): the one-answer lookahead
+    asked neither item and advised a doctor within days."""
+    done = interview_case(model, {**ISCHAEMIA, "vascular_risk": True, "weak_foot_pulses": True})
+    asked = {item for item, _ in done._answers}
+    assert {"vascular_risk", "weak_foot_pulses"} <= asked
+    assert done.result.triage == "emergency"
