@@ -22,7 +22,7 @@ An item is worth asking when that cost exceeds the cost of the question, 1:
    times the cost of the level, from one more exact inference call. Likewise an
    emergency rule on a condition's posterior that two answers reach together but
    neither alone (weak foot pulses and vascular risk for acute ischaemia): the
-   answers that raise that posterior most (:data:`PAIRED` per rule) are tried in
+   answers that raise that posterior most (:attr:`Policy.paired` per rule) are tried in
    pairs, in one more call, and each item of a pair that fires gets the pair's chance
    times the cost of an emergency. The sign with
    the largest cost is asked while any is worth its question, before anything else
@@ -103,9 +103,6 @@ STOPPED = {
 }
 
 _COST = Interval(float, 0, None, "neither")
-#: Per emergency rule on a posterior, how many of the answers that raise it most are
-#: tried in pairs (a setting of the lookahead's depth, not a number of the model).
-PAIRED = 6
 _TINY = 1e-300
 
 
@@ -125,16 +122,22 @@ class Policy:
         Stopping with the triage more urgent than one more answer would leave it.
     wrong_leader : float, default 300
         Naming the wrong condition first, for a person who has one of the conditions.
+    paired : int, default 6
+        Per emergency rule on a condition's posterior, how many of the answers that raise
+        that posterior most are tried in pairs (the depth of the two-answer lookahead;
+        each pair is one more row of one inference call per question).
     """
 
     missed_emergency: float = 1000.0
     under_triage: float = 100.0
     over_triage: float = 100.0
     wrong_leader: float = 300.0
+    paired: int = 6
 
     def __post_init__(self) -> None:
         for name in ("missed_emergency", "under_triage", "over_triage", "wrong_leader"):
             check_parameter("Policy", name, getattr(self, name), _COST)
+        check_parameter("Policy", "paired", self.paired, Interval(int, 0, None))
 
     def triage_costs(self, n_levels: int) -> np.ndarray:
         """``cost[now, after]``: stopping at level ``now`` when one more answer would give
@@ -172,11 +175,34 @@ def _levels(model: ModelCore, table: Lookahead) -> np.ndarray:
     return rules.levels_of(rules.fired(table.findings, posteriors, table.context))
 
 
+#: A way an answer could raise the triage: the items (indices into the lookahead's items)
+#: whose answers must all come, the level they reach, and the chance of those answers.
+Route = tuple[list[int], int, float]
+
+
+def _most_urgent(routes: list[Route], n_items: int, current: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per item, the chance and level of its most urgent route (then the likeliest); the
+    level is ``current`` and the chance 0 for an item on no route."""
+    chance, reach = np.zeros(n_items), np.full(n_items, current)
+    for items, level, p in routes:
+        for k in items:
+            if (level, -p) < (reach[k], -chance[k]):
+                chance[k], reach[k] = p, level
+    return chance, reach
+
+
 def _pairs(model: ModelCore, table: Lookahead, unknown: frozenset[str], current: int
            ) -> tuple[np.ndarray, np.ndarray]:
     """For rules that need several unasked items at once (findings, or context such as
     diabetes with a swelling): per item, the chance that all of them are present (in an
     accepted state) and the level it would reach (``current`` when none)."""
+    return _most_urgent(_rule_routes(model, table, unknown, current), len(table.items), current)
+
+
+def _rule_routes(model: ModelCore, table: Lookahead, unknown: frozenset[str], current: int
+                 ) -> list[Route]:
+    """The routes of :func:`_pairs`: one per rule that needs several unasked items."""
     rules, findings, context = model.triage_rules, table.findings[0], table.context[0]
     index = {f: j for j, f in enumerate(model.findings)}
     column = {x: j for j, x in enumerate(model.context_nodes)}
@@ -204,33 +230,34 @@ def _pairs(model: ModelCore, table: Lookahead, unknown: frozenset[str], current:
         f_rows.append(row)
         x_rows.append(row_x)
         targets.append((open_, level))
-    chance = np.zeros(len(table.items))
-    reach = np.full(len(table.items), current)
     if not f_rows:
-        return chance, reach
+        return []
     log_z, _ = model.engine.joint(np.vstack([context, *x_rows]), np.vstack([findings, *f_rows]))
     position = {item: k for k, item in enumerate(table.items)}
-    for (open_, level), log_p in zip(targets, log_z[1:], strict=True):
-        p = float(np.exp(log_p - log_z[0]))
-        for k in (position[f] for f in open_ if f in position):
-            if (level, -p) < (reach[k], -chance[k]):  # most urgent, then most likely
-                chance[k], reach[k] = p, level
-    return chance, reach
+    return [([position[f] for f in open_ if f in position], level,
+             float(np.exp(log_p - log_z[0])))
+            for (open_, level), log_p in zip(targets, log_z[1:], strict=True)]
 
 
-def _posterior_pairs(model: ModelCore, table: Lookahead, current: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def _posterior_pairs(model: ModelCore, table: Lookahead, current: int,
+                     paired: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For emergency rules on a condition's posterior: two answers that each raise the
     posterior may cross the threshold together when neither does alone (weak foot
-    pulses and vascular risk for acute ischaemia). Among the :data:`PAIRED` answers that
+    pulses and vascular risk for acute ischaemia). Among the ``paired`` answers that
     raise each such posterior most, every pair of two items' answers is tried with one
     exact inference call; per item, the chance of the most urgent pair that fires and
     its level (``current`` when none)."""
+    paired = Policy().paired if paired is None else paired
+    return _most_urgent(_posterior_routes(model, table, current, paired), len(table.items),
+                        current)
+
+
+def _posterior_routes(model: ModelCore, table: Lookahead, current: int, paired: int
+                      ) -> list[Route]:
+    """The routes of :func:`_posterior_pairs`: one per pair of answers that fires."""
     rules = model.triage_rules
-    chance = np.zeros(len(table.items))
-    reach = np.full(len(table.items), current)
     if current == 0:
-        return chance, reach
+        return []
     posteriors = np.nan_to_num(table.posteriors, nan=0.0)
     pairs: set[tuple[int, int]] = set()
     for rule in rules.rules:
@@ -238,30 +265,28 @@ def _posterior_pairs(model: ModelCore, table: Lookahead, current: int
             continue
         c = model.conditions.index(rule.condition)
         rise = posteriors[1:, c] - posteriors[0, c]
-        top = [int(k) for k in np.argsort(-rise, kind="stable")[:PAIRED] if rise[k] > 0]
+        top = [int(k) for k in np.argsort(-rise, kind="stable")[:paired] if rise[k] > 0]
         pairs |= {(a, b) for i, a in enumerate(top) for b in top[i + 1:]
                   if table.owner[a] != table.owner[b]}
     if not pairs:
-        return chance, reach
+        return []
     rows = sorted(pairs)
-    f_rows, x_rows = table.findings[1:][[a for a, _ in rows]].copy(), \
-        table.context[1:][[a for a, _ in rows]].copy()
-    f_b, x_b = table.findings[1:][[b for _, b in rows]], table.context[1:][[b for _, b in rows]]
-    f_rows = np.where(f_b != table.findings[0], f_b, f_rows)  # add b's answer to a's row
-    x_rows = np.where(x_b != table.context[0], x_b, x_rows)
+    first, second = [a for a, _ in rows], [b for _, b in rows]
+    answered_f, answered_x = table.findings[1:], table.context[1:]
+    # a's row with b's answer added (b's row differs from the evidence only there)
+    f_rows = np.where(answered_f[second] != table.findings[0], answered_f[second],
+                      answered_f[first])
+    x_rows = np.where(answered_x[second] != table.context[0], answered_x[second],
+                      answered_x[first])
     log_z, joint = model.engine.joint(np.vstack([table.context[:1], x_rows]),
                                       np.vstack([table.findings[:1], f_rows]))
     with np.errstate(invalid="ignore"):
         post = np.nan_to_num(joint[1:] / np.exp(log_z[1:])[:, None], nan=0.0)
     levels = rules.levels_of(rules.fired(f_rows, post, x_rows))
-    for (a, b), level, log_p in zip(rows, levels, log_z[1:], strict=True):
-        if level >= current:
-            continue
-        p = float(np.exp(log_p - log_z[0]))
-        for k in (int(table.owner[a]), int(table.owner[b])):
-            if (level, -p) < (reach[k], -chance[k]):  # most urgent, then most likely
-                chance[k], reach[k] = p, level
-    return chance, reach
+    return [([int(table.owner[a]), int(table.owner[b])], int(level),
+             float(np.exp(log_p - log_z[0])))
+            for (a, b), level, log_p in zip(rows, levels, log_z[1:], strict=True)
+            if level < current]
 
 
 def _triage_costs(model: ModelCore, table: Lookahead, unknown: frozenset[str],
@@ -273,11 +298,9 @@ def _triage_costs(model: ModelCore, table: Lookahead, unknown: frozenset[str],
     costs = policy.triage_costs(len(model.triage_rules.levels))
     raise_cost = table.expected(np.where(after < current, costs[current, after], 0.0))
     lower_cost = table.expected(np.where(after > current, costs[current, after], 0.0))
-    pair_chance, pair_level = _pairs(model, table, unknown, current)
-    two_chance, two_level = _posterior_pairs(model, table, current)
-    take = (two_level < pair_level) | ((two_level == pair_level) & (two_chance > pair_chance))
-    pair_chance, pair_level = np.where(take, two_chance, pair_chance), \
-        np.where(take, two_level, pair_level)
+    routes = (_rule_routes(model, table, unknown, current)
+              + _posterior_routes(model, table, current, policy.paired))
+    pair_chance, pair_level = _most_urgent(routes, len(table.items), current)
     raise_cost = np.maximum(raise_cost, pair_chance * costs[current, pair_level])
     return raise_cost, lower_cost, pair_chance, pair_level
 
