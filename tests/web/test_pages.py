@@ -65,7 +65,7 @@ def test_rupture_story_ranks_rupture_first_and_triages_emergency(client, model):
     elements = Elements(panel)
     ranked = elements.having("data-condition")
     assert ranked[0]["data-condition"] == "achilles_rupture"
-    assert sorted(r["data-condition"] for r in ranked) == sorted(model.conditions)
+    assert sorted(r["data-condition"] for r in ranked) == sorted(model.diagnoses)
     probabilities = [float(r["data-probability"]) for r in ranked]
     assert probabilities == sorted(probabilities, reverse=True)
     expected = model.diagnose(RUPTURE)
