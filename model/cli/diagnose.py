@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         print("\nother causes (not diagnoses, never ranked):")
         for cause, p in result.other_causes.items():
             print(f"  {cause}  {p:6.1%}")
-    others = f" or {len(result.other_causes)} other causes" if result.other_causes else ""
+    n = len(result.other_causes)
+    others = f" or {n} other cause{'s' if n > 1 else ''}" if n else ""
     print(f"\nnone of the {len(result.probabilities)} modelled conditions{others}: "
           f"{result.p_none:.1%} "
           "(conditions can occur together, so the figures need not add up to 100%)")
