@@ -61,9 +61,9 @@ class Diagnosis(diagnosis.Diagnosis):
     Attributes
     ----------
     ranked : tuple of (condition_id, probability)
-        All conditions, most probable first.
+        Every diagnosis, most probable first (other causes are never ranked).
     probabilities : dict
-        P(condition present | findings) for every condition.
+        P(condition present | findings) for every diagnosis.
     triage : str
         ``"emergency"``, ``"see_doctor"`` or ``"self_care"``.
     red_flags : tuple of str
@@ -72,6 +72,8 @@ class Diagnosis(diagnosis.Diagnosis):
         What was given, after validation (not-asked items dropped).
     model : Model
         The model that made it.
+    intervals, p_none, other_causes
+        See :class:`model.diagnosis.Diagnosis`.
     """
 
     def explain(self, conditions: Sequence[str] | None = None, **options: Any) -> Explanation:
@@ -277,7 +279,8 @@ def evaluate(cases: pd.DataFrame, model: diagnosis.ModelCore | None = None, *,
     """Score cases that carry ``expected_condition`` / ``expected_triage`` and summarise:
     top-1/top-3 accuracy, triage agreement, under- and over-triage, calibration."""
     model = model or Model.default()
-    return summarise(_score(cases, model, keep=keep), model.conditions, model.triage_rules.levels)
+    return summarise(_score(cases, model, keep=keep), model.diagnoses, model.triage_rules.levels,
+                     model.other_causes)
 
 
 def simulate(n: int, seed: int = 0, model: diagnosis.ModelCore | None = None,

@@ -5,7 +5,9 @@ Input columns are parsed by :meth:`~model.encoding.Encoding.column` (once per
 distinct value, with the vocabulary's messages); a cell that holds several values
 (a list, say) is that row's error, never a ``TypeError``. ``expected_condition``
 takes condition ids joined by ``|``, or ``none`` for a case known to have no
-modelled condition; ``expected_triage`` a triage level.
+modelled condition; ``expected_triage`` a triage level. Other causes (conditions of
+type ``other``) are accepted there, as :func:`model.fit.fit` reads them, but are never
+counted as a hit or a miss (:mod:`model.metrics`).
 """
 
 from __future__ import annotations

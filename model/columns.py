@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .diagnosis import ModelCore
 
 __all__ = ["CASE_ID", "EXPECTED_CONDITION", "EXPECTED_TRIAGE", "NONE", "P_NONE", "Layout",
-           "plan_columns", "result_columns"]
+           "plan_columns", "probability_columns", "result_columns"]
 
 CASE_ID = "case_id"
 EXPECTED_CONDITION = "expected_condition"
@@ -28,7 +28,7 @@ EXPECTED_TRIAGE = "expected_triage"
 #: The ``expected_condition`` of a case known to have none of the modelled conditions.
 NONE = "none"
 NOTES = "notes"
-#: P(none of the modelled conditions | the case's findings).
+#: P(none of the modelled conditions, other causes included | the case's findings).
 P_NONE = "p_none"
 #: Free-text columns that pass through without being named.
 DEFAULT_KEEP = (NOTES, "source")
@@ -62,14 +62,21 @@ class Layout:
         return self.has_expected_condition or self.has_expected_triage
 
 
+def probability_columns(model: ModelCore) -> tuple[str, ...]:
+    """The conditions with a ``p_<id>`` output column, in column order: the diagnoses,
+    then the other causes (never in ``top1``..``top3``)."""
+    return (*model.diagnoses, *model.other_causes)
+
+
 def result_columns(model: ModelCore, intervals: bool = False) -> tuple[str, ...]:
     """The columns :func:`score` computes, before the copied expected and free-text ones
     (with ``intervals``, ``p_<condition>_low`` and ``_high`` after the ``p_`` columns)."""
-    ranges = (f"p_{c}_{end}" for c in model.conditions for end in ("low", "high"))
+    shown = probability_columns(model)
+    ranges = (f"p_{c}_{end}" for c in shown for end in ("low", "high"))
     return (
         CASE_ID, "top1", "top1_probability", "top2", "top2_probability",
         "top3", "top3_probability", "triage", "red_flags",
-        *(f"p_{c}" for c in model.conditions), P_NONE, *(ranges if intervals else ()),
+        *(f"p_{c}" for c in shown), P_NONE, *(ranges if intervals else ()),
         "error",
     )
 

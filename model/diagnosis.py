@@ -45,9 +45,9 @@ class Diagnosis:
     Attributes
     ----------
     ranked : tuple of (condition_id, probability)
-        All conditions, most probable first.
+        Every diagnosis, most probable first (other causes are never ranked).
     probabilities : dict
-        P(condition present | findings) for every condition.
+        P(condition present | findings) for every diagnosis.
     triage : str
         ``"emergency"``, ``"see_doctor"`` or ``"self_care"``.
     red_flags : tuple of str
@@ -58,12 +58,16 @@ class Diagnosis:
         The model that made it.
     intervals : dict or None
         With ``diagnose(..., intervals=True)``: ``{condition_id: (low, high)}``, the
-        90 % interval of each posterior over the numbers' plausible ranges (see
-        :mod:`model.uncertainty`); None when not asked.
+        90 % interval of each posterior (diagnoses and other causes) over the numbers'
+        plausible ranges (see :mod:`model.uncertainty`); None when not asked.
     p_none : float
-        P(none of the modelled conditions is present | findings): what is left for
-        pain that the model does not explain. Conditions may be present together, so
-        their probabilities need not sum to 1 - p_none.
+        P(none of the modelled conditions is present | findings), other causes
+        included: what is left for pain that the model does not explain. Conditions
+        may be present together, so their probabilities need not sum to 1 - p_none.
+    other_causes : dict
+        P(cause present | findings) for every other cause (a condition of type
+        ``other`` in the vocabulary: a cause of findings that is not a diagnosis);
+        empty when the model has none. They are never in ``ranked``.
     """
 
     ranked: tuple[tuple[str, float], ...]
@@ -74,9 +78,10 @@ class Diagnosis:
     model: ModelCore = field(repr=False, compare=False)
     intervals: dict[str, tuple[float, float]] | None = None
     p_none: float = math.nan
+    other_causes: dict[str, float] = field(default_factory=dict)
 
     def top(self, n: int = 3) -> tuple[tuple[str, float], ...]:
-        """The ``n`` most probable conditions."""
+        """The ``n`` most probable diagnoses (never an other cause)."""
         return self.ranked[:n]
 
     def _range(self, condition: str, fmt: str = ".3f") -> str:
@@ -88,8 +93,9 @@ class Diagnosis:
     def __repr__(self) -> str:
         top = ", ".join(f"{c} {p:.3f}{self._range(c)}" for c, p in self.ranked[:3])
         flags = "; ".join(self.red_flags) or "none"
-        return (f"Diagnosis(top=[{top}], p_none={self.p_none:.3f}, triage='{self.triage}', "
-                f"red_flags=[{flags}])")
+        others = "".join(f", {c}={p:.3f}" for c, p in self.other_causes.items())
+        return (f"Diagnosis(top=[{top}], p_none={self.p_none:.3f}{others}, "
+                f"triage='{self.triage}', red_flags=[{flags}])")
 
     def _repr_html_(self) -> str:
         shown = self.intervals is not None
@@ -101,17 +107,29 @@ class Diagnosis:
             for c, p in self.ranked[:8]
         )
         flags = "".join(f"<li>{html.escape(f)}</li>" for f in self.red_flags) or "<li>none</li>"
+        others = "".join(
+            f"<tr><td><i>other cause: {html.escape(c)}</i></td><td>{p:.3f}</td>"
+            + (f"<td>{self._range(c).strip(' ()')}</td>" if shown else "") + "<td></td></tr>"
+            for c, p in self.other_causes.items()
+        )
         head = "<th>90% range</th>" if shown else ""
         note = ("90% range: how far each probability moves over the plausible ranges of the "
                 "model's numbers (see .interval_drivers()). " if shown else "")
         return (
             f"<div><b>Triage:</b> {html.escape(self.triage)}<br><b>Red flags:</b><ul>{flags}</ul>"
             f"<table><tr><th>condition</th><th>P(present)</th>{head}<th></th></tr>{rows}"
-            f"<tr><td><i>none of the {len(self.probabilities)} modelled conditions</i></td>"
+            f"{others}<tr><td><i>none of the {_modelled(self)}</i></td>"
             f"<td>{self.p_none:.3f}</td>{'<td></td>' if shown else ''}<td></td></tr></table>"
             f"<small>{note}Research and teaching model: probabilities, not a diagnosis."
             "</small></div>"
         )
+
+
+def _modelled(result: Diagnosis) -> str:
+    """``28 modelled conditions`` (``, or 1 other cause`` when the model has some)."""
+    text = f"{len(result.probabilities)} modelled conditions"
+    n = len(result.other_causes)
+    return text + (f" or {n} other cause{'s' if n > 1 else ''}" if n else "")
 
 
 class ModelCore:
@@ -129,6 +147,12 @@ class ModelCore:
     encoding : Encoding
         Node order and state codes (the columns of every engine array).
     conditions, findings, context_nodes : tuple of str
+        Node names in engine column order; ``conditions`` holds every condition node.
+    diagnoses, other_causes : tuple of str
+        The conditions that are diagnoses (ranked) and those that are other causes
+        (never ranked); see :class:`~model.vocabulary.Vocabulary`.
+    diagnosis_columns : int array
+        The columns of ``conditions`` (of every posterior array) that are diagnoses.
     triage_rules : TriageRules
     """
 
@@ -140,6 +164,10 @@ class ModelCore:
         self.vocabulary: Vocabulary = knowledge.vocabulary
         self.encoding = Encoding.of(knowledge)
         self.conditions = self.encoding.conditions
+        self.diagnoses: tuple[str, ...] = self.vocabulary.diagnoses
+        self.other_causes: tuple[str, ...] = self.vocabulary.other_causes
+        self.diagnosis_columns = np.array([self.conditions.index(c) for c in self.diagnoses],
+                                          dtype=np.intp)
         self.findings = self.encoding.findings
         self.context_nodes = self.encoding.context
         self.triage_rules = TriageRules(
@@ -356,11 +384,12 @@ class ModelCore:
     def _wrap(self, given: dict[str, Value], probs: np.ndarray, level: str,
               flags: tuple[str, ...], intervals: dict[str, tuple[float, float]] | None = None,
               p_none: float = math.nan) -> Diagnosis:
-        order = sorted(range(len(self.conditions)), key=lambda j: -probs[j])
+        order = sorted(self.diagnosis_columns, key=lambda j: -probs[j])  # stable: ties
         ranked = tuple((self.conditions[j], float(probs[j])) for j in order)
-        probabilities = {c: float(p) for c, p in zip(self.conditions, probs, strict=True)}
+        probabilities = {self.conditions[j]: float(probs[j]) for j in self.diagnosis_columns}
+        others = {c: float(probs[self.conditions.index(c)]) for c in self.other_causes}
         return self._result(ranked, probabilities, level, flags, given, self, intervals,
-                            p_none)
+                            p_none, others)
 
 
 def _impossible_message(items: Sequence[str]) -> str:

@@ -191,7 +191,8 @@ def explain(
         The case, as for :func:`model.diagnose` (validated here). Its findings are
         explained; its context items set the starting prior.
     conditions : sequence of str, optional
-        Conditions to explain; the three most probable by default.
+        Conditions to explain (an other cause may be named); the three most probable
+        diagnoses by default.
     method : {"auto", "shapley", "sequential"}
         See the module docstring. ``"sequential"`` adds findings in the order of
         ``given``.
@@ -229,9 +230,9 @@ def explain(
     probs = model.infer(*model.encoding.encode(rows))
     population, by_subset = probs[0], probs[1:]
 
-    if conditions is None:
-        top = np.argsort(-by_subset[-1], kind="stable")[:3]
-        conditions = [model.conditions[j] for j in top]
+    if conditions is None:  # the top three diagnoses (never an other cause)
+        top = np.argsort(-by_subset[-1, model.diagnosis_columns], kind="stable")[:3]
+        conditions = [model.diagnoses[j] for j in top]
     conditions = check_ids("explain", "conditions", conditions, model.conditions, "condition")
     cols = [model.conditions.index(c) for c in conditions]
     logits = _logit(by_subset[:, cols])

@@ -10,9 +10,12 @@ Definitions
   among the k most probable (the ``top1``..``top3`` columns).
 - **Recall** of a condition: of the cases that list it as expected, the share that
   rank it first (or in the top three).
-- **Calibration** looks at every condition probability of every case with an
-  expected condition (or ``none``: known to have no modelled condition), against
-  1 if that condition is expected and 0 if not. On simulated cases, whose expected
+- **Other causes** (conditions of type ``other``: causes of findings that are not a
+  diagnosis) are never counted: only diagnoses are ranked, recalled and calibrated,
+  and a case whose expected answer names only other causes counts as ``none``.
+- **Calibration** looks at every diagnosis probability of every case with an
+  expected condition (or ``none``: known to have no modelled diagnosis), against
+  1 if that diagnosis is expected and 0 if not. On simulated cases, whose expected
   conditions are the full truth, this is the model's calibration *in the setting
   they were drawn in*: with ``simulate --all-cases`` (cases with no condition kept
   as ``none``) the model is calibrated; by default only cases with a condition are
@@ -33,9 +36,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from .diagnosis import ModelCore
 
 __all__ = ["Metrics", "Summary", "expected_calibration_error", "reliability_bins", "summarise"]
 
@@ -233,15 +240,21 @@ class Metrics:
     Parameters
     ----------
     conditions : sequence of str
-        Condition ids, in the order of the ``p_<condition>`` columns.
+        The diagnoses (the conditions that are ranked), in the order of their
+        ``p_<condition>`` columns.
     levels : sequence of str
         Triage levels, most urgent first.
     bins : int
         Reliability bins over [0, 1].
+    other_causes : sequence of str
+        Conditions that are not diagnoses: named in ``expected_condition`` they are
+        ignored, and a case that names only them counts as ``none``.
     """
 
-    def __init__(self, conditions: Sequence[str], levels: Sequence[str], bins: int = 10) -> None:
+    def __init__(self, conditions: Sequence[str], levels: Sequence[str], bins: int = 10,
+                 other_causes: Sequence[str] = ()) -> None:
         self.conditions = tuple(conditions)
+        self.other_causes = frozenset(other_causes)
         self.levels = tuple(levels)
         self._index = {c: i for i, c in enumerate(self.conditions)}
         k = len(self.conditions)
@@ -258,14 +271,24 @@ class Metrics:
         self.cells = 0
         self.under: list[tuple[int, str, str, str]] = []
 
-    def _expected_matrix(self, column: pd.Series) -> np.ndarray:
+    @classmethod
+    def of(cls, model: ModelCore, bins: int = 10) -> Metrics:
+        """The metrics of a model's scored cases: its diagnoses, other causes and levels."""
+        return cls(model.diagnoses, model.triage_rules.levels, bins, model.other_causes)
+
+    def _expected_matrix(self, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Which diagnoses each case expects, and whether it expects none (``none``, or
+        other causes only)."""
         codes, uniques = pd.factorize(column.fillna("").astype(str))
         table = np.zeros((len(uniques) + 1, len(self.conditions)), dtype=bool)
+        none = np.zeros(len(uniques) + 1, dtype=bool)
         for u, text in enumerate(uniques):
-            for part in text.split("|"):
-                if part.strip() in self._index:
-                    table[u, self._index[part.strip()]] = True
-        return table[codes]
+            parts = [part.strip() for part in text.split("|")]
+            none[u] = parts == ["none"] or all(p in self.other_causes for p in parts)
+            for part in parts:
+                if part in self._index:
+                    table[u, self._index[part]] = True
+        return table[codes], none[codes]
 
     def update(self, scored: pd.DataFrame) -> None:
         """Add a chunk of scored cases (rows with an error are counted, not scored)."""
@@ -279,10 +302,9 @@ class Metrics:
             self._update_triage(ok)
 
     def _update_conditions(self, ok: pd.DataFrame) -> None:
-        truth = self._expected_matrix(ok["expected_condition"])
+        truth, none = self._expected_matrix(ok["expected_condition"])
         has = truth.any(axis=1)
-        none = ok["expected_condition"].fillna("").astype(str).str.strip().eq("none").to_numpy()
-        if none.any():  # no modelled condition: in calibration, not in accuracy
+        if none.any():  # no modelled diagnosis: in calibration, not in accuracy
             self.with_none += int(none.sum())
             self._update_calibration(truth[none], ok.loc[none])
         if not has.any():
@@ -358,8 +380,10 @@ class Metrics:
         )
 
 
-def summarise(scored: pd.DataFrame, conditions: Sequence[str], levels: Sequence[str]) -> Summary:
-    """Summarise a scored table (the output of :func:`model.score`) in one call.
+def summarise(scored: pd.DataFrame, conditions: Sequence[str], levels: Sequence[str],
+              other_causes: Sequence[str] = ()) -> Summary:
+    """Summarise a scored table (the output of :func:`model.score`) in one call; the
+    arguments are those of :class:`Metrics` (``conditions``: the diagnoses).
 
     Examples
     --------
@@ -369,10 +393,10 @@ def summarise(scored: pd.DataFrame, conditions: Sequence[str], levels: Sequence[
     >>> cases = pd.DataFrame({"age_years": ["11"], "pain_heel_back": ["yes"],
     ...     "heel_squeeze_tender": ["yes"], "expected_condition": ["severs_disease"],
     ...     "expected_triage": ["self_care"]})
-    >>> s = summarise(score(cases, m), m.conditions, m.triage_rules.levels)
+    >>> s = summarise(score(cases, m), m.diagnoses, m.triage_rules.levels)
     >>> s.top1_accuracy
     1.0
     """
-    metrics = Metrics(conditions, levels)
+    metrics = Metrics(conditions, levels, other_causes=other_causes)
     metrics.update(scored)
     return metrics.summary()

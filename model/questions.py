@@ -1,12 +1,14 @@
-"""The next best question: which unasked item would tell us most about the conditions.
+"""The next best question: which unasked item would tell us most about the diagnoses.
 
 What is measured
 ----------------
-The uncertainty about the conditions given evidence ``e`` is
+The uncertainty about the diagnoses given evidence ``e`` is
 
-    H(e) = sum over conditions c of  h(P(c present | e)),   h(p) = -p log2 p - (1-p) log2 (1-p),
+    H(e) = sum over diagnoses c of  h(P(c present | e)),   h(p) = -p log2 p - (1-p) log2 (1-p),
 
-the sum of the conditions' binary entropies, in bits. (The conditions are not
+the sum of the diagnoses' binary entropies, in bits. Other causes (conditions of type
+``other``, which are not diagnoses) are left out: telling them apart is not the aim,
+though they shape every posterior. (The conditions are not
 mutually exclusive, so this is the entropy of the product of their marginal
 posteriors, an upper bound on the entropy of their joint distribution; the
 joint is never formed.) The expected gain of asking item ``q`` is
@@ -58,7 +60,7 @@ class Question:
         The question in plain words (from the vocabulary).
     expected_gain : float
         Expected reduction, in bits, of the summed binary entropies of the
-        conditions' posteriors (see the module docstring).
+        diagnoses' posteriors (see the module docstring).
     p_yes : float or None
         P(answer is yes | what was given) for a yes/no item; ``None`` for
         ``age_years`` and ``sex``.
@@ -117,9 +119,12 @@ class Lookahead:
     context, findings : int arrays (1 + n_answers, ...)
         The engine arrays of each row.
     posteriors : float array (1 + n_answers, n_conditions)
+        Every condition's posterior, other causes included (``model.conditions`` order).
     p_none : float array (1 + n_answers,)
         P(none of the conditions | the row's evidence), exact (NaN where the row's
         evidence is impossible).
+    diagnosis_columns : int array
+        The columns of ``posteriors`` that are diagnoses (the rest are other causes).
     """
 
     items: tuple[str, ...]
@@ -130,6 +135,12 @@ class Lookahead:
     findings: np.ndarray
     posteriors: np.ndarray
     p_none: np.ndarray
+    diagnosis_columns: np.ndarray
+
+    @property
+    def diagnosis_posteriors(self) -> np.ndarray:
+        """``posteriors`` of the diagnoses only: (1 + n_answers, n_diagnoses)."""
+        return self.posteriors[:, self.diagnosis_columns]
 
     def expected(self, values: np.ndarray) -> np.ndarray:
         """Per item, the expectation over its answers of a per-answer-row quantity.
@@ -142,7 +153,7 @@ class Lookahead:
 
     def information_gain(self) -> np.ndarray:
         """Per item, the expected fall of the summed binary entropies (module docstring)."""
-        entropy = binary_entropy(self.posteriors).sum(axis=1)
+        entropy = binary_entropy(self.diagnosis_posteriors).sum(axis=1)
         return np.maximum(entropy[0] - self.expected(entropy[1:]), 0.0)  # clip rounding
 
 
@@ -199,13 +210,14 @@ def lookahead(model: ModelCore, context: np.ndarray, findings: np.ndarray,
     total = np.zeros(len(candidates))
     np.add.at(total, owner, weight)
     return Lookahead(tuple(c[0] for c in candidates), tuple(c[3] for c in candidates), owner,
-                     weight / total[owner], ctx, fnd, posteriors, p_none)
+                     weight / total[owner], ctx, fnd, posteriors, p_none,
+                     model.diagnosis_columns)
 
 
 def next_questions(
     model: ModelCore, given: Mapping[str, Any], n: int | None = 5
 ) -> list[Question]:
-    """Rank the unasked items by expected information gain about the conditions.
+    """Rank the unasked items by expected information gain about the diagnoses.
 
     Parameters
     ----------

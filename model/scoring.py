@@ -38,6 +38,7 @@ from .columns import (
     P_NONE,
     Layout,
     plan_columns,
+    probability_columns,
 )
 from .diagnosis import ModelCore
 from .errors import HeelnetError
@@ -183,23 +184,25 @@ class Scorer:
         else:
             case_id = np.arange(first_row, first_row + n)
         data: dict[str, Any] = {CASE_ID: case_id}
-        names = np.asarray(model.conditions, dtype=object)
-        top = top_k(probs[ok], 3)
+        ranked = probs[ok][:, model.diagnosis_columns]  # other causes are never ranked
+        names = np.asarray(model.diagnoses, dtype=object)
+        top = top_k(ranked, 3)
         for k in range(3):
             label = np.full(n, "", dtype=object)
             top_p = np.full(n, np.nan)
             if k < top.shape[1]:
                 label[ok] = names[top[:, k]]
-                top_p[ok] = probs[ok][np.arange(len(top)), top[:, k]]
+                top_p[ok] = ranked[np.arange(len(top)), top[:, k]]
             data[f"top{k + 1}"] = label
             data[f"top{k + 1}_probability"] = top_p
         data["triage"] = triage
         data["red_flags"] = flags
-        for j, cond in enumerate(model.conditions):
+        shown = [(cond, model.conditions.index(cond)) for cond in probability_columns(model)]
+        for cond, j in shown:
             data[f"p_{cond}"] = probs[:, j]
         data[P_NONE] = none
         if ranges is not None:
-            for j, cond in enumerate(model.conditions):
+            for cond, j in shown:
                 data[f"p_{cond}_low"], data[f"p_{cond}_high"] = ranges[0, :, j], ranges[1, :, j]
         data["error"] = errors
         for name in layout.output[len(data):]:
@@ -244,9 +247,11 @@ def score(cases: pd.DataFrame, model: ModelCore, *, keep: Iterable[str] = (),
     -------
     pandas.DataFrame
         Same index and order as ``cases``. Columns ``case_id`` (row numbers from 1
-        when the input has none), ``top1``..``top3`` with their probabilities,
-        ``triage``, ``red_flags`` ("; "-joined), ``p_<condition>`` for every
-        condition, ``p_none`` (none of the modelled conditions; with ``intervals``,
+        when the input has none), ``top1``..``top3`` with their probabilities (the
+        most probable diagnoses: other causes are never ranked), ``triage``,
+        ``red_flags`` ("; "-joined), ``p_<condition>`` for every diagnosis, then for
+        every other cause, ``p_none`` (none of the modelled conditions or other
+        causes; with ``intervals``,
         then ``p_<condition>_low`` and ``_high``), ``error`` (empty when scored),
         then the expected and free-text columns as given. A row with a bad value,
         or with findings the model says cannot occur together, is not scored: its

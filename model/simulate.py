@@ -15,11 +15,14 @@ turned into what a clinic would record:
   asked and present. Because the selection uses only reported findings, which
   the model conditions on, it does not bias the posteriors. With
   ``require_condition`` (the default) a case must also have at least one modelled
-  condition; that selection is on the truth, which the model does not see, so it
-  makes the posteriors slightly too low on such a set (the calibration test
-  samples with ``require_condition=False``).
-- **The answers.** ``expected_condition`` lists the conditions present, joined by
-  ``|``; ``expected_triage`` applies the model's triage rules to the reported
+  diagnosis (an other cause alone does not count); that selection is on the truth,
+  which the model does not see, so it makes the posteriors slightly too low on such
+  a set (the calibration test samples with ``require_condition=False``).
+- **The answers.** ``expected_condition`` lists the diagnoses present, joined by
+  ``|``, or ``none``: other causes (conditions of type ``other``) are drawn and
+  cause findings like any condition but are never expected, so a case whose only
+  causes are other causes is ``none`` (:func:`labelled_cases`, for fitting, lists
+  them too); ``expected_triage`` applies the model's triage rules to the reported
   findings with every condition's posterior replaced by its 0/1 truth: the advice
   of a clinician who took the same history and knew the diagnosis.
 - **Age.** The sampled band is turned into a whole age drawn uniformly within it
@@ -178,7 +181,7 @@ def iter_samples(model: ModelCore, n: int, rng: np.random.Generator, *, asked: f
     demographics_known : float
         Probability that age (and, separately, sex) is known.
     require_condition : bool
-        Keep only cases with at least one condition present.
+        Keep only cases with at least one diagnosis present (other causes do not count).
     complaint : iterable of str, optional
         Findings that count as a presenting complaint; by default every finding
         whose id contains ``pain``.
@@ -203,11 +206,12 @@ def iter_samples(model: ModelCore, n: int, rng: np.random.Generator, *, asked: f
     batch = max(4 * n, 20_000)
     tables = model.tables
     drawn = 0
+    diagnoses = model.diagnosis_columns
     while kept < n:
         context, truth = draw_truth(tables, batch, rng)
         drawn += batch
         if require_condition:  # findings are drawn only for cases that can be kept
-            some = truth.any(axis=1)
+            some = truth[:, diagnoses].any(axis=1)
             context, truth = context[some], truth[some]
         size = len(truth)
         true_findings = draw_findings(tables, truth, rng)
@@ -226,7 +230,7 @@ def iter_samples(model: ModelCore, n: int, rng: np.random.Generator, *, asked: f
             ages[known] = rng.integers(lo[band[known]], hi[band[known]] + 1)
         keep = (reported[:, complaint_idx] == 1).any(axis=1)
         if require_condition:
-            keep &= truth.any(axis=1)
+            keep &= truth[:, diagnoses].any(axis=1)
         rules = model.triage_rules
         triage = rules.levels_of(rules.fired(reported[keep], truth[keep].astype(float),
                                              context[keep]))
@@ -239,12 +243,12 @@ def iter_samples(model: ModelCore, n: int, rng: np.random.Generator, *, asked: f
 
 
 def to_frame(model: ModelCore, cases: Sample, prefix: str = "sim", first: int = 1,
-             total: int | None = None) -> pd.DataFrame:
+             total: int | None = None, other_causes: bool = False) -> pd.DataFrame:
     """Write simulated cases in the batch-scoring input format (text, blank = not asked).
 
     Cases are numbered from ``first``, with as many digits as ``total`` (all the cases
-    of which these are a part) needs. ``expected_condition`` is ``none`` for a case
-    with none of the modelled conditions.
+    of which these are a part) needs. ``expected_condition`` lists the diagnoses
+    present (with ``other_causes``, the other causes present too), or ``none``.
     """
     kb = model.knowledge
     n = len(cases)
@@ -263,8 +267,9 @@ def to_frame(model: ModelCore, cases: Sample, prefix: str = "sim", first: int = 
         data[name] = labels[codes + 1]
     for j, name in enumerate(model.findings):
         data[name] = yes_no[cases.findings[:, j].astype(int) + 1]
-    patterns, inverse = np.unique(cases.truth, axis=0, return_inverse=True)
-    names = np.array(model.conditions)
+    listed = np.arange(len(model.conditions)) if other_causes else model.diagnosis_columns
+    patterns, inverse = np.unique(cases.truth[:, listed], axis=0, return_inverse=True)
+    names = np.array(model.conditions)[listed]
     joined = np.array(["|".join(names[p]) or NONE for p in patterns], dtype=object)
     data["expected_condition"] = joined[inverse.reshape(-1)] if n else joined[:0]
     data["expected_triage"] = np.asarray(model.triage_rules.levels, dtype=object)[cases.triage]
@@ -329,7 +334,8 @@ def labelled_cases(model: ModelCore, n: int, seed: int = 0, *, asked: float = 1.
                    ) -> pd.DataFrame:
     """``n`` people drawn from the whole population (no one selected for consulting),
     as labelled cases for :func:`model.fit.fit`: ``expected_condition`` lists the
-    conditions present, or ``none``.
+    conditions present (other causes included: fit reads it as the whole truth), or
+    ``none``.
 
     Each finding is asked with probability ``asked``; context is always known. With
     ``require_condition`` only people with at least one condition are kept (a
@@ -365,6 +371,6 @@ def labelled_cases(model: ModelCore, n: int, seed: int = 0, *, asked: float = 1.
         first = np.array([b[1] for b in model.knowledge.age_bands])
         ages = first[context[:, model.context_nodes.index(AGE_NODE)]]
     frame = to_frame(model, Sample(context, findings, truth.astype(bool), ages,
-                                   np.zeros(n, dtype=int)), prefix="person")
+                                   np.zeros(n, dtype=int)), prefix="person", other_causes=True)
     frame["expected_condition"] = frame["expected_condition"].replace("", "none")
     return frame.drop(columns="expected_triage")

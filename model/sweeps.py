@@ -144,8 +144,8 @@ def _rates(model: ModelCore, cases: pd.DataFrame) -> dict[str, float]:
     """Top-1 and top-3 accuracy and the under-/over-triage rates of ``model`` on vignettes."""
     extra = [c for c in cases.columns if c not in model.vocabulary
              and c not in ("case_id", "expected_condition", "expected_triage")]
-    summary = summarise(score(cases, model, keep=extra), model.conditions,
-                        model.triage_rules.levels)
+    summary = summarise(score(cases, model, keep=extra), model.diagnoses,
+                        model.triage_rules.levels, model.other_causes)
     triaged = summary.with_triage or math.nan
     return {
         "top1": summary.top1_accuracy,

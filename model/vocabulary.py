@@ -20,9 +20,13 @@ from typing import Any
 
 from .errors import HeelnetError, InvalidValueError, PriorsError, UnknownIdError
 
-__all__ = ["HeelnetError", "InvalidValueError", "UnknownIdError", "Variable", "Vocabulary"]
+__all__ = ["DIAGNOSIS", "OTHER_CAUSE", "HeelnetError", "InvalidValueError", "UnknownIdError",
+           "Variable", "Vocabulary"]
 
 KINDS = ("context", "finding", "condition", "triage")
+#: The ``type`` of a condition row: a diagnosis (ranked, named as the leader, expected)
+#: or another cause (a node of the network like any condition, never ranked).
+DIAGNOSIS, OTHER_CAUSE = "bool", "other"
 _WHOLE = re.compile(r"^\s*[+-]?\d+(\.0*)?\s*$")  # "41", "41.0"; not "4e1" or "forty"
 _BOOL_NUMBER = re.compile(r"^\s*([01])\.0*\s*$")  # "1.0", "0.0": pandas' floats of 1 and 0
 _TRUE = frozenset({"true", "yes", "1"})
@@ -93,6 +97,29 @@ class Vocabulary:
     variables : iterable of Variable
         The rows, in file order (the order is kept everywhere: output columns,
         network nodes, ranked ties).
+
+    Attributes
+    ----------
+    context, findings, triage_levels : tuple of str
+        The ids of each kind, in file order; ``inputs`` is context then findings.
+    conditions : tuple of str
+        Every condition node of the network, in file order: the diagnoses and the
+        other causes.
+    diagnoses : tuple of str
+        The conditions of type ``bool``: what the model ranks, names as the leader and
+        accepts as an expected answer.
+    other_causes : tuple of str
+        The conditions of type ``other``: causes of findings that are not a diagnosis
+        (a painful calf that is not a clot). They enter inference like any condition
+        (priors, risk ratios, links) but are never ranked, named as the leader or
+        counted as a hit or a miss.
+
+    Examples
+    --------
+    >>> vocab = Vocabulary([Variable("condition", "clot", "bool", (), "A clot"),
+    ...                     Variable("condition", "other_calf", "other", (), "Not a clot")])
+    >>> vocab.conditions, vocab.diagnoses, vocab.other_causes
+    (('clot', 'other_calf'), ('clot',), ('other_calf',))
     """
 
     def __init__(self, variables: Iterable[Variable]) -> None:
@@ -105,6 +132,17 @@ class Vocabulary:
         self.context: tuple[str, ...] = by_kind["context"]
         self.findings: tuple[str, ...] = by_kind["finding"]
         self.conditions: tuple[str, ...] = by_kind["condition"]
+        for name in self.conditions:
+            if self.variables[name].type not in (DIAGNOSIS, OTHER_CAUSE):
+                raise PriorsError(
+                    f"vocabulary: condition '{name}' has type '{self.variables[name].type}'; "
+                    f"a condition's type must be '{DIAGNOSIS}' (a diagnosis) or "
+                    f"'{OTHER_CAUSE}' (another cause of findings, never ranked)"
+                )
+        self.diagnoses: tuple[str, ...] = tuple(
+            c for c in self.conditions if self.variables[c].type == DIAGNOSIS)
+        self.other_causes: tuple[str, ...] = tuple(
+            c for c in self.conditions if self.variables[c].type == OTHER_CAUSE)
         self.triage_levels: tuple[str, ...] = by_kind["triage"]
         self.inputs: tuple[str, ...] = self.context + self.findings
 
@@ -136,6 +174,11 @@ class Vocabulary:
     def kind(self, name: str) -> str:
         """The kind of ``name`` (``context``, ``finding``, ``condition``, ``triage``)."""
         return self.variables[name].kind
+
+    def is_other_cause(self, name: str) -> bool:
+        """True for a condition of type ``other`` (a cause that is not a diagnosis)."""
+        var = self.variables.get(name)
+        return var is not None and var.kind == "condition" and var.type == OTHER_CAUSE
 
     def check_input_id(self, name: Any) -> str:
         """Return ``name`` if it is a context or finding id, else raise UnknownIdError."""

@@ -49,3 +49,11 @@ def toy_copy(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def model() -> Model:
     return Model.default()
+
+
+@pytest.fixture(scope="session")
+def other_model(tmp_path_factory) -> Model:
+    """The shipped priors plus one other cause (tests/other_causes.py)."""
+    from tests.other_causes import priors_with_other_causes
+
+    return Model.from_directory(priors_with_other_causes(tmp_path_factory.mktemp("other") / "p"))

@@ -189,3 +189,15 @@ def test_warmup_leaves_the_kernel_ready(capsys):
     assert main(["warmup"]) == 0
     assert "inference kernel ready" in capsys.readouterr().out
     assert kernel.run_serial.signatures and kernel.run_parallel.signatures
+
+
+def test_diagnose_lists_other_causes_apart(tmp_path, capsys):
+    from .other_causes import priors_with_other_causes
+
+    folder = str(priors_with_other_causes(tmp_path / "priors"))
+    assert main(["diagnose", "--priors", folder, "--top", "40", "age_years=50",
+                 "calf_tenderness_or_swelling=yes", "leg_swollen_one_side=yes"]) == 0
+    out = capsys.readouterr().out
+    ranked, _, rest = out.partition("\nother causes (not diagnoses, never ranked):\n")
+    assert "other_calf_cause" not in ranked and rest.startswith("  other_calf_cause")
+    assert "none of the 28 modelled conditions or 1 other cause:" in rest

@@ -128,3 +128,36 @@ def test_answers_that_cannot_all_be_true_are_refused():
         diagnose({"diabetes": True, "vascular_risk": False, "swelling": True})
     possible = diagnose({"diabetes": True, "swelling": True})
     assert sum(possible.probabilities.values()) > 0 and possible.triage == "emergency"
+
+
+#: Findings of the other cause narrow enough to add to any case (tests/other_causes.py).
+CALF = ("calf_tenderness_or_swelling", "leg_swollen_one_side")
+
+
+def test_other_causes_keep_the_posteriors_exact(other_model):
+    """With an other cause (a condition of type 'other', tests/other_causes.py) every
+    posterior, the other cause's included, still equals pgmpy VE on network() to 1e-9."""
+    from .other_causes import OTHER_CAUSE
+
+    net, order = compact_network(other_model.tables)
+    ve = VariableElimination(net)
+    rng = np.random.default_rng(20261201)
+    rotating = [c for c in other_model.conditions if c != OTHER_CAUSE]
+    worst, seen = 0.0, set()
+    for i in range(len(rotating) // 3 + 1):
+        case = random_case(rng, other_model)
+        case.update({f: bool(rng.random() < 0.7) for f in CALF if rng.random() < 0.6})
+        result = other_model.diagnose(case)
+        got = {**result.probabilities, **result.other_causes}
+        chosen = [OTHER_CAUSE, *(rotating[(3 * i + j) % len(rotating)] for j in range(3))]
+        ev = other_model.evidence(case)
+        joint = ve.query(chosen, evidence=ev, joint=True, show_progress=False,
+                         elimination_order=[v for v in order if v not in ev and v not in chosen])
+        for cond in chosen:
+            factor = joint.marginalize([c for c in chosen if c != cond], inplace=False)
+            factor.normalize()
+            worst = max(worst, abs(got[cond] - factor.values[factor.state_names[cond].index(
+                "yes")]))
+        seen.update(chosen)
+    assert seen == set(other_model.conditions)
+    assert worst < 1e-9, f"largest difference from pgmpy VE: {worst:.3g}"

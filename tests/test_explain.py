@@ -81,3 +81,13 @@ def test_bad_input_is_refused(toy_model):
         explain(toy_model, {"pain": True}, method="random")
     with pytest.raises(ValueError, match="unknown condition"):
         explain(toy_model, {"pain": True}, ["tendonn"])
+
+
+def test_other_causes_are_explained_only_when_asked(other_model):
+    case = {"calf_tenderness_or_swelling": True, "leg_swollen_one_side": True}
+    default = explain(other_model, case)
+    assert [c.condition for c in default] == [
+        c for c, _ in other_model.diagnose(case).top(3)]
+    asked = explain(other_model, case, ["other_calf_cause"])["other_calf_cause"]
+    assert asked.posterior == pytest.approx(
+        other_model.diagnose(case).other_causes["other_calf_cause"], abs=1e-12)

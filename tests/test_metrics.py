@@ -133,3 +133,26 @@ def test_summary_text_names_the_figures(summary):
     assert "under-triage      2/4  50.0%  (emergency 1 of 2; see_doctor 1 of 1)" in text
     assert "over-triage       1/4  25.0%  (see_doctor 0 of 1; self_care 1 of 1)" in text
     assert "r3 (emergency -> see_doctor)" in text
+
+
+def test_other_causes_are_never_counted():
+    """An expected other cause is not a diagnosis: alone it counts as 'none' (calibration
+    only), beside a diagnosis it is ignored; its p_ column is never read."""
+    frame = tiny()
+    frame["expected_condition"] = ["a", "other|d", "a|b", "a", "other"]
+    frame["p_other"] = [0.9] * 5
+    summary = summarise(frame, CONDITIONS, LEVELS, other_causes=("other",))
+    assert (summary.with_condition, summary.with_none) == (3, 1)
+    assert summary.cells == 4 * len(CONDITIONS)
+    assert summary.per_condition["d"][0] == 1 and "other" not in summary.per_condition
+    plain = tiny()
+    plain["expected_condition"] = ["a", "d", "a|b", "a", "none"]
+    same = summarise(plain, CONDITIONS, LEVELS)
+    assert (same.with_condition, same.with_none, same.top1, same.top3, same.brier_sum) == (
+        summary.with_condition, summary.with_none, summary.top1, summary.top3, summary.brier_sum)
+
+
+def test_metrics_of_a_model_use_its_diagnoses(other_model):
+    metrics = Metrics.of(other_model)
+    assert metrics.conditions == other_model.diagnoses
+    assert metrics.other_causes == frozenset(other_model.other_causes)

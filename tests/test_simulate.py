@@ -210,3 +210,23 @@ def test_written_a_batch_at_a_time_the_file_is_the_table(tmp_path, toy_model):
     assert len(list(iter_samples(toy_model, 6000, np.random.default_rng(9)))) > 1
     pd.testing.assert_frame_equal(pd.read_csv(target, dtype=str, keep_default_na=False),
                                   table.astype(str), check_dtype=False)
+
+
+def test_other_causes_are_never_expected(other_model):
+    """Simulated cases list only diagnoses; one whose only causes are other causes is
+    'none'; with require_condition every case has a diagnosis. labelled_cases, read by
+    fit as the whole truth, lists the other causes too."""
+    from model.simulate import labelled_cases, to_frame
+
+    other = other_model.conditions.index("other_calf_cause")
+    drawn = sample(other_model, 3000, np.random.default_rng(8), require_condition=False)
+    only_other = drawn.truth[:, other] & ~drawn.truth[:, other_model.diagnosis_columns].any(1)
+    assert only_other.any()
+    frame = to_frame(other_model, drawn)
+    listed = frame["expected_condition"].str.split("|").explode()
+    assert listed.isin([*other_model.diagnoses, "none"]).all()
+    assert (frame["expected_condition"][only_other] == "none").all()
+    kept = simulate(300, seed=9, model=other_model)
+    assert kept["expected_condition"].str.split("|").explode().isin(other_model.diagnoses).all()
+    people = labelled_cases(other_model, 600, seed=4)
+    assert people["expected_condition"].str.contains("other_calf_cause").any()

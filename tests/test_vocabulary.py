@@ -116,3 +116,33 @@ def test_several_values_are_an_error_not_not_asked(raw, shown):
     with pytest.raises(InvalidValueError,
                        match=f"^'swelling' must be one value, not several; got {shown}$"):
         diagnose({"swelling": value})
+
+
+def test_conditions_are_diagnoses_and_other_causes(other_model, model):
+    """A condition row of type 'other' is an other cause: a network node, not a diagnosis."""
+    vocab = other_model.vocabulary
+    assert vocab.other_causes == ("other_calf_cause",)
+    assert set(vocab.diagnoses) | set(vocab.other_causes) == set(vocab.conditions)
+    assert not set(vocab.diagnoses) & set(vocab.other_causes)
+    assert vocab.is_other_cause("other_calf_cause") and not vocab.is_other_cause("gout")
+    assert not vocab.is_other_cause("swelling") and not vocab.is_other_cause("no_such_id")
+    assert vocab.diagnoses == tuple(c for c in vocab.conditions if vocab[c].type == "bool")
+    shipped = model.vocabulary
+    assert shipped.diagnoses == tuple(c for c in shipped.conditions if c not in
+                                      shipped.other_causes)
+
+
+def test_a_condition_of_another_type_is_refused(toy_copy):
+    from model import Model, PriorsError
+
+    path = toy_copy / "vocabulary.csv"
+    path.write_text(path.read_text().replace("condition,tear,bool", "condition,tear,enum"))
+    with pytest.raises(PriorsError, match=r"vocabulary: condition 'tear' has type 'enum'; a "
+                                          r"condition's type must be 'bool' \(a diagnosis\) or "
+                                          r"'other' \(another cause"):
+        Model.from_directory(toy_copy)
+
+
+def test_an_other_cause_is_not_an_input(other_model):
+    with pytest.raises(UnknownIdError, match="'other_calf_cause' is a condition, not a finding"):
+        other_model.vocabulary.validate({"other_calf_cause": True})

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         if not entry.is_file():
             print(f"{title}: model/data/{name} is not there yet; skipped\n")
             continue
-        metrics = Metrics(model.conditions, model.triage_rules.levels)
+        metrics = Metrics.of(model)
         with resources.as_file(entry) as path:
             _, chunks = iter_scored(path, model)
             for chunk in chunks:

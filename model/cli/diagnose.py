@@ -51,7 +51,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{condition:<{width}}  {p:6.1%}{span}  {'#' * round(40 * p)}")
     if result.intervals is not None:
         print("\n(in brackets: 90% interval over the plausible ranges of the model's numbers)")
-    print(f"\nnone of the {len(result.probabilities)} modelled conditions: {result.p_none:.1%} "
+    if result.other_causes:
+        print("\nother causes (not diagnoses, never ranked):")
+        for cause, p in result.other_causes.items():
+            print(f"  {cause}  {p:6.1%}")
+    n = len(result.other_causes)
+    others = f" or {n} other cause{'s' if n > 1 else ''}" if n else ""
+    print(f"\nnone of the {len(result.probabilities)} modelled conditions{others}: "
+          f"{result.p_none:.1%} "
           "(conditions can occur together, so the figures need not add up to 100%)")
     print(f"\ntriage: {result.triage}")
     for flag in result.red_flags:

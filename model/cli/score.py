@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
     warm(args)  # compile (once per install) before the first chunk, not inside the run
     model = model_of(args)
-    metrics = Metrics(model.conditions, model.triage_rules.levels)
+    metrics = Metrics.of(model)
     show = not args.quiet and sys.stderr.isatty()
     out = messages(args)
     with ExitStack() as stack:

@@ -166,7 +166,7 @@ def evaluate_replay(source: str | os.PathLike[str], model: ModelCore, *,
 
 
 def _summary(model: ModelCore, chunks: object) -> Summary:
-    metrics = Metrics(model.conditions, model.triage_rules.levels)
+    metrics = Metrics.of(model)
     for chunk in chunks:  # type: ignore[attr-defined]
         metrics.update(chunk)
     return metrics.summary()

@@ -308,8 +308,10 @@ def _triage_costs(model: ModelCore, table: Lookahead, unknown: frozenset[str],
 def _leader_cost(table: Lookahead, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
     """Per item: the expected fall of P(the leader is wrong | someone has a condition)
     that its answer brings, times :attr:`Policy.wrong_leader`; and the chance that
-    the answer changes the leader."""
-    posteriors = np.nan_to_num(table.posteriors, nan=0.0)  # rows of probability zero
+    the answer changes the leader. The leader is the most probable diagnosis (never an
+    other cause); "has a condition" is 1 - p_none, other causes included (an upper
+    bound of P(some diagnosis), so with other causes the cost is, if anything, low)."""
+    posteriors = np.nan_to_num(table.diagnosis_posteriors, nan=0.0)  # rows of probability 0
     leader = int(posteriors[0].argmax())
     better = posteriors[1:].max(axis=1) - posteriors[1:, leader]
     some = max(1.0 - float(np.nan_to_num(table.p_none[0], nan=1.0)), _TINY)

@@ -96,7 +96,7 @@ class InterviewResult:
 
     @property
     def ranked(self) -> tuple[tuple[str, float], ...]:
-        """All conditions, most probable first."""
+        """Every diagnosis, most probable first (other causes are never ranked)."""
         return self.diagnosis.ranked
 
     @property

@@ -42,6 +42,8 @@ class Results:
     suggestions: list[dict[str, Any]]
     errors: dict[str, str] = field(default_factory=dict)
     given: dict[str, Value] = field(default_factory=dict)
+    #: Other causes (not diagnoses, never ranked), in vocabulary order; empty if none.
+    other_causes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_form(model: ModelCore, form: Mapping[str, str]
@@ -113,7 +115,7 @@ def results(model: ModelCore, given: Mapping[str, Value],
         triage_meaning=model.vocabulary[diagnosis.triage].meaning,
         red_flags=diagnosis.red_flags, explanation=_explanation(model, given),
         ask_first=first, suggestions=suggestions[:SUGGESTED], errors=dict(errors or {}),
-        given=dict(given))
+        given=dict(given), other_causes=_ranked(model, diagnosis.other_causes.items()))
 
 
 def encode_answer(item: str, value: Value | None) -> str:

@@ -275,3 +275,31 @@ def test_the_interview_asks_both_items_of_an_emergency_pair(model):
     asked = {item for item, _ in done._answers}
     assert {"vascular_risk", "weak_foot_pulses"} <= asked
     assert done.result.triage == "emergency"
+
+
+def test_the_leader_and_the_gain_ignore_other_causes(other_model):
+    """With the other cause the most probable node, the leader's cost and the information
+    gain are those of the diagnoses alone: zeroing the other cause's column (entropy 0,
+    never the leader) changes neither."""
+    import dataclasses
+
+    from model.interview.policy import _leader_cost
+
+    swollen = {"age_years": 50, "calf_tenderness_or_swelling": True,
+               "leg_swollen_one_side": True, "warmth": True}
+    table = table_of(other_model, swollen)
+    other = other_model.conditions.index("other_calf_cause")
+    assert table.posteriors[0].argmax() == other
+    cleared = table.posteriors.copy()
+    cleared[:, other] = 0.0
+    without = dataclasses.replace(table, posteriors=cleared)
+    for got, want in zip(_leader_cost(table, Policy()), _leader_cost(without, Policy()),
+                         strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(table.information_gain(), without.information_gain())
+    session = Interview(other_model, max_questions=4)
+    for item, value in swollen.items():
+        session.answer(item, value)
+    while session.next() is not None:
+        session.answer(session.next().id, "unknown")
+    assert session.result.ranked[0][0] in other_model.diagnoses

@@ -65,7 +65,7 @@ def test_rupture_story_ranks_rupture_first_and_triages_emergency(client, model):
     elements = Elements(panel)
     ranked = elements.having("data-condition")
     assert ranked[0]["data-condition"] == "achilles_rupture"
-    assert sorted(r["data-condition"] for r in ranked) == sorted(model.conditions)
+    assert sorted(r["data-condition"] for r in ranked) == sorted(model.diagnoses)
     probabilities = [float(r["data-probability"]) for r in ranked]
     assert probabilities == sorted(probabilities, reverse=True)
     expected = model.diagnose(RUPTURE)
@@ -188,3 +188,15 @@ def test_help_says_what_it_is_and_what_it_is_not(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
     assert "not a medical device" in " ".join(capsys.readouterr().out.split())
+
+
+def test_other_causes_are_listed_apart_from_the_ranked_conditions(other_model):
+    page = create_app(other_model).test_client()
+    text = post(page, "/", {"age_years": "50", "calf_tenderness_or_swelling": "yes",
+                            "leg_swollen_one_side": "yes"})
+    elements = Elements(text)
+    ranked = [r["data-condition"] for r in elements.having("data-condition")]
+    assert sorted(ranked) == sorted(other_model.diagnoses)
+    assert [r["data-other-cause"] for r in elements.having("data-other-cause")] == [
+        "other_calf_cause"]
+    assert "Other causes (not diagnoses)" in text
