@@ -53,7 +53,8 @@ def model() -> Model:
 
 @pytest.fixture(scope="session")
 def other_model(tmp_path_factory) -> Model:
-    """The shipped priors plus one other cause (tests/other_causes.py)."""
+    """The shipped priors with an other cause moved into the middle of the conditions
+    (tests/other_causes.py)."""
     from tests.other_causes import priors_with_other_causes
 
     return Model.from_directory(priors_with_other_causes(tmp_path_factory.mktemp("other") / "p"))

@@ -35,7 +35,7 @@ def test_contract_example():
                        "heel_squeeze_tender": True, "swelling": False})
     assert isinstance(result, Diagnosis)
     assert [c for c, _ in result.ranked] == sorted(result.probabilities, key=lambda c: -result.probabilities[c])
-    assert len(result.ranked) == len(model.Model.default().conditions) == 28
+    assert len(result.ranked) == len(model.Model.default().diagnoses) == 28
     assert all(0.0 <= p <= 1.0 for p in result.probabilities.values())
     assert result.triage in {"emergency", "see_doctor", "self_care"}
     assert isinstance(result.red_flags, tuple)

@@ -72,7 +72,8 @@ def test_agrees_with_variable_elimination_on_random_evidence(model, reference, p
     cases = [random_case(rng, model) for _ in range(N_CASES)]
     worst, seen = 0.0, set()
     for i, case in enumerate(cases[part::PARTS]):
-        got = diagnose(case).probabilities
+        result = diagnose(case)
+        got = {**result.probabilities, **result.other_causes}
         n = len(model.conditions)  # in turn, so every condition is compared in every part
         chosen = [model.conditions[(i * PER_CASE + j) % n] for j in range(PER_CASE)]
         ev = evidence(case)

@@ -23,7 +23,7 @@ def test_case_ids_are_unique_across_the_sets():
 
 def test_at_least_two_vignettes_per_condition(model):
     counts = VIGNETTES.expected_condition.str.split("|").str[0].value_counts()
-    assert all(counts.get(c, 0) >= 2 for c in model.conditions), counts
+    assert all(counts.get(c, 0) >= 2 for c in model.diagnoses), counts
 
 
 @pytest.mark.parametrize("case_id", VIGNETTES.case_id)

@@ -67,7 +67,7 @@ def test_a_row_is_scored_on_exactly_what_its_interview_asked(model, replayed):
     case = CASES.set_index("case_id").loc["child"]
     known = {k: v for k, v in case.items() if k in asked and v != "" and k in model.vocabulary}
     expected = model.diagnose(known).probabilities
-    got = {c: row[f"p_{c}"] for c in model.conditions}
+    got = {c: row[f"p_{c}"] for c in model.diagnoses}
     assert got == pytest.approx(expected, abs=1e-12)
     session = interview_case(model, model.vocabulary.validate(
         {k: v for k, v in case.items() if k in model.vocabulary}))

@@ -197,6 +197,6 @@ def test_other_causes_are_listed_apart_from_the_ranked_conditions(other_model):
     elements = Elements(text)
     ranked = [r["data-condition"] for r in elements.having("data-condition")]
     assert sorted(ranked) == sorted(other_model.diagnoses)
-    assert [r["data-other-cause"] for r in elements.having("data-other-cause")] == [
-        "other_calf_cause"]
+    assert [r["data-other-cause"] for r in elements.having("data-other-cause")] == list(
+        other_model.other_causes)
     assert "Other causes (not diagnoses)" in text
