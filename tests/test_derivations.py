@@ -74,6 +74,7 @@ CHECKS = [
     baseline("deep_vein_thrombosis", 0.00093, "people aged 20 and over", ADULTS),
     baseline("other_calf_cause", 0.00279, "people aged 20 and over", ADULTS),
     baseline("other_joint_cause", 0.003486, "people aged 20 and over", ADULTS),
+    baseline("other_heel_cause", 0.00289, WHOLE),
     baseline("acute_limb_ischaemia", 0.000122, WHOLE),
     baseline("charcot_foot", 0.0012, "people with diabetes", diabetes=True),
     baseline("calf_muscle_tear", 0.0002, WHOLE),
