@@ -9,6 +9,7 @@ explanations, sensitivity, the interview...) builds on; users hold a
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import math
@@ -236,6 +237,35 @@ class ModelCore:
     def engine(self) -> Engine:
         """The network compiled for exact batch inference (see :mod:`model.engine`)."""
         return Engine(self.tables)
+
+    @functools.cached_property
+    def _no_diagnosis_engine(self) -> Engine:
+        """The engine of the network plus one virtual finding, observed absent, that any
+        diagnosis causes for certain (leak 0, link 1; other causes are not linked):
+        P(evidence, virtual absent) = P(no diagnosis, evidence)."""
+        t = self.tables
+        column = np.zeros((len(self.conditions), 1))
+        column[self.diagnosis_columns, 0] = 1.0
+        return Engine(dataclasses.replace(t, findings=(*t.findings, "__no_diagnosis"),
+                                          leak=np.append(t.leak, 0.0),
+                                          link=np.hstack([t.link, column])))
+
+    def no_diagnosis(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
+        """Exact P(none of the diagnoses | evidence) per encoded case (arrays as in
+        :meth:`infer`): other causes may be present. Without other causes it is p_none;
+        with them, the evidence is conditioned on a virtual finding that any diagnosis
+        would cause, observed absent (one more kernel pass). NaN where P(evidence) is 0.
+        """
+        if not self.other_causes:
+            return self.infer_all(context, findings)[1]
+        virtual = np.zeros((len(findings), 1), dtype=findings.dtype)
+        log_z = self.engine.log_evidence(context, findings)
+        log_no = self._no_diagnosis_engine.log_evidence(context,
+                                                        np.hstack([findings, virtual]))
+        with np.errstate(invalid="ignore", over="ignore"):
+            out = np.minimum(np.exp(log_no - log_z), 1.0)
+        out[~np.isfinite(log_z)] = np.nan
+        return out
 
     def infer(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
         """Exact P(condition present | evidence) for many encoded cases at once.

@@ -123,6 +123,9 @@ class Lookahead:
     p_none : float array (1 + n_answers,)
         P(none of the conditions | the row's evidence), exact (NaN where the row's
         evidence is impossible).
+    p_no_diagnosis : float
+        P(none of the diagnoses | the evidence as given), exact (other causes may be
+        present; equal to ``p_none[0]`` when the model has none).
     diagnosis_columns : int array
         The columns of ``posteriors`` that are diagnoses (the rest are other causes).
     """
@@ -135,6 +138,7 @@ class Lookahead:
     findings: np.ndarray
     posteriors: np.ndarray
     p_none: np.ndarray
+    p_no_diagnosis: float
     diagnosis_columns: np.ndarray
 
     @property
@@ -211,7 +215,8 @@ def lookahead(model: ModelCore, context: np.ndarray, findings: np.ndarray,
     np.add.at(total, owner, weight)
     return Lookahead(tuple(c[0] for c in candidates), tuple(c[3] for c in candidates), owner,
                      weight / total[owner], ctx, fnd, posteriors, p_none,
-                     model.diagnosis_columns)
+                     float(model.no_diagnosis(ctx[:1], fnd[:1])[0]) if model.other_causes
+                     else float(p_none[0]), model.diagnosis_columns)
 
 
 def next_questions(

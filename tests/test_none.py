@@ -116,3 +116,48 @@ def test_impossible_rows_in_score_get_their_own_error(conflicted):
     assert out.loc[0, "error"].startswith("pain=no and lump=yes cannot occur together")
     assert out.loc[0, "top1"] == "" and np.isnan(out.loc[0, "p_none"])
     assert (out.loc[1:, "error"] == "").all() and out.loc[1:, "p_tendon"].between(0, 1).all()
+
+
+def pgmpy_p_no_diagnosis(model: Model, case: dict) -> float:
+    """P(every diagnosis = no | evidence), other causes free, by the chain rule over VE."""
+    ve = VariableElimination(model.network())
+    evidence = dict(model.evidence(case))
+    p = 1.0
+    for condition in model.diagnoses:
+        p *= ve.query([condition], evidence=evidence, show_progress=False).get_value(
+            **{condition: "no"})
+        evidence[condition] = "no"
+    return p
+
+
+@pytest.mark.parametrize("other", ["tendon", "tear"])
+def test_no_diagnosis_agrees_with_pgmpy_with_an_other_cause(toy_copy, other):
+    """P(no diagnosis | evidence), the virtual-finding pass, against the chain rule: with
+    the parent (tendon) or the child (tear) of the toy's condition edge an other cause."""
+    vocabulary = toy_copy / "vocabulary.csv"
+    vocabulary.write_text(vocabulary.read_text().replace(f"condition,{other},bool",
+                                                         f"condition,{other},other"))
+    model = Model.from_directory(toy_copy)
+    assert model.other_causes == (other,)
+    for case in TOY_CASES:
+        encoded = model.encoding.encode([model.vocabulary.validate(case)])
+        got = model.no_diagnosis(*encoded)[0]
+        assert got == pytest.approx(pgmpy_p_no_diagnosis(model, case), abs=1e-12)
+        assert got >= model.diagnose(case).p_none - 1e-15  # other causes may be present
+
+
+def test_no_diagnosis_lies_between_p_none_and_the_leader(model):
+    """On the shipped model (three other causes): p_none <= P(no diagnosis) <= 1 - the
+    most probable diagnosis, and other causes are what separates the first two."""
+    rng = np.random.default_rng(3)
+    cases = [{"age_years": 41, "pain_heel_back": True},
+             {"age_years": 50, "calf_tenderness_or_swelling": True}]
+    for _ in range(20):
+        items = rng.choice(model.findings, size=4, replace=False)
+        cases.append({str(f): bool(rng.random() < 0.5) for f in items})
+    for case in cases:
+        result = model.diagnose(case)
+        nothing = model.no_diagnosis(*model.encoding.encode([model.vocabulary.validate(case)]))
+        assert result.p_none - 1e-12 <= nothing[0] <= 1 - result.ranked[0][1] + 1e-12
+    assert nothing[0] >= 0 and model.no_diagnosis(
+        *model.encoding.encode([model.vocabulary.validate(cases[0])]))[0] > 0.3

@@ -309,12 +309,13 @@ def _leader_cost(table: Lookahead, policy: Policy) -> tuple[np.ndarray, np.ndarr
     """Per item: the expected fall of P(the leader is wrong | someone has a condition)
     that its answer brings, times :attr:`Policy.wrong_leader`; and the chance that
     the answer changes the leader. The leader is the most probable diagnosis (never an
-    other cause); "has a condition" is 1 - p_none, other causes included (an upper
-    bound of P(some diagnosis), so with other causes the cost is, if anything, low)."""
+    other cause); "has a condition" is P(some diagnosis | evidence), exact
+    (:attr:`~model.questions.Lookahead.p_no_diagnosis`: with other causes it is not
+    1 - p_none, which counts them too and would make every leader look settled)."""
     posteriors = np.nan_to_num(table.diagnosis_posteriors, nan=0.0)  # rows of probability 0
     leader = int(posteriors[0].argmax())
     better = posteriors[1:].max(axis=1) - posteriors[1:, leader]
-    some = max(1.0 - float(np.nan_to_num(table.p_none[0], nan=1.0)), _TINY)
+    some = max(1.0 - float(np.nan_to_num(table.p_no_diagnosis, nan=1.0)), _TINY)
     change = table.expected((posteriors[1:].argmax(axis=1) != leader).astype(float))
     return policy.wrong_leader * table.expected(better) / some, change
 

@@ -122,11 +122,13 @@ def answer_rows(model, given, item):
 
 
 def brute_leader_value(model, given, item):
-    """E[max_c P(c | given, a) - P(leader now | given, a)] / P(some condition | given)."""
+    """E[max_c P(c | given, a) - P(leader now | given, a)] / P(some diagnosis | given)
+    (P(no diagnosis) from ModelCore.no_diagnosis, checked in tests/test_none.py)."""
     now = model.diagnose(given)
     value = sum(p * (d.ranked[0][1] - d.probabilities[now.ranked[0][0]])
                 for p, d in answer_rows(model, given, item))
-    return value / (1 - now.p_none)
+    nothing = model.no_diagnosis(*model.encoding.encode([model.vocabulary.validate(given)]))
+    return value / (1 - nothing[0])
 
 
 @pytest.mark.parametrize("given", [CASE, {"age_years": 11, "pain_heel_back": True},
