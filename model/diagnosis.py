@@ -69,6 +69,9 @@ class Diagnosis:
         P(cause present | findings) for every other cause (a condition of type
         ``other`` in the vocabulary: a cause of findings that is not a diagnosis);
         empty when the model has none. They are never in ``ranked``.
+    p_no_diagnosis : float
+        P(none of the diagnoses is present | findings): ``p_none`` plus the chance that
+        only other causes are (equal to ``p_none`` when the model has none).
     """
 
     ranked: tuple[tuple[str, float], ...]
@@ -80,6 +83,7 @@ class Diagnosis:
     intervals: dict[str, tuple[float, float]] | None = None
     p_none: float = math.nan
     other_causes: dict[str, float] = field(default_factory=dict)
+    p_no_diagnosis: float = math.nan
 
     def top(self, n: int = 3) -> tuple[tuple[str, float], ...]:
         """The ``n`` most probable diagnoses (never an other cause)."""
@@ -112,7 +116,7 @@ class Diagnosis:
             f"<tr><td><i>other cause: {html.escape(c)}</i></td><td>{p:.3f}</td>"
             + (f"<td>{self._range(c).strip(' ()')}</td>" if shown else "") + "<td></td></tr>"
             for c, p in self.other_causes.items()
-        )
+        ) + _no_diagnosis_html(self, shown)
         head = "<th>90% range</th>" if shown else ""
         note = ("90% range: how far each probability moves over the plausible ranges of the "
                 "model's numbers (see .interval_drivers()). " if shown else "")
@@ -124,6 +128,13 @@ class Diagnosis:
             f"<small>{note}Research and teaching model: probabilities, not a diagnosis."
             "</small></div>"
         )
+
+
+def _no_diagnosis_html(result: Diagnosis, shown: bool) -> str:
+    """The table row of P(no diagnosis), when the model has other causes."""
+    return (f"<tr><td><i>none of the {len(result.probabilities)} modelled conditions (nothing, "
+            f"or only other causes)</i></td><td>{result.p_no_diagnosis:.3f}</td>"
+            f"{'<td></td>' * (1 + shown)}</tr>") if result.other_causes else ""
 
 
 def _modelled(result: Diagnosis) -> str:
@@ -408,18 +419,19 @@ class ModelCore:
             low, high = posterior_intervals(self, context, coded, draws=draws, seed=seed)
             ranges = {c: (float(low[0, j]), float(high[0, j]))
                       for j, c in enumerate(self.conditions)}
+        nothing = self.no_diagnosis(context, coded)[0] if self.other_causes else none[0]
         return self._wrap(given, probs[0], triage.level, triage.red_flags, ranges,
-                          float(none[0]))
+                          float(none[0]), float(nothing))
 
     def _wrap(self, given: dict[str, Value], probs: np.ndarray, level: str,
               flags: tuple[str, ...], intervals: dict[str, tuple[float, float]] | None = None,
-              p_none: float = math.nan) -> Diagnosis:
+              p_none: float = math.nan, p_no_diagnosis: float = math.nan) -> Diagnosis:
         order = sorted(self.diagnosis_columns, key=lambda j: -probs[j])  # stable: ties
         ranked = tuple((self.conditions[j], float(probs[j])) for j in order)
         probabilities = {self.conditions[j]: float(probs[j]) for j in self.diagnosis_columns}
         others = {c: float(probs[self.conditions.index(c)]) for c in self.other_causes}
         return self._result(ranked, probabilities, level, flags, given, self, intervals,
-                            p_none, others)
+                            p_none, others, p_no_diagnosis)
 
 
 def _impossible_message(items: Sequence[str]) -> str:

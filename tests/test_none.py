@@ -144,6 +144,7 @@ def test_no_diagnosis_agrees_with_pgmpy_with_an_other_cause(toy_copy, other):
         got = model.no_diagnosis(*encoded)[0]
         assert got == pytest.approx(pgmpy_p_no_diagnosis(model, case), abs=1e-12)
         assert got >= model.diagnose(case).p_none - 1e-15  # other causes may be present
+        assert model.diagnose(case).p_no_diagnosis == got
 
 
 def test_no_diagnosis_lies_between_p_none_and_the_leader(model):
@@ -159,5 +160,16 @@ def test_no_diagnosis_lies_between_p_none_and_the_leader(model):
         result = model.diagnose(case)
         nothing = model.no_diagnosis(*model.encoding.encode([model.vocabulary.validate(case)]))
         assert result.p_none - 1e-12 <= nothing[0] <= 1 - result.ranked[0][1] + 1e-12
+        assert result.p_no_diagnosis == nothing[0]
     assert nothing[0] >= 0 and model.no_diagnosis(
         *model.encoding.encode([model.vocabulary.validate(cases[0])]))[0] > 0.3
+
+
+def test_p_no_diagnosis_is_shown_beside_p_none(model, capsys):
+    """With other causes, 'none of the conditions' means two things; both are shown."""
+    result = diagnose({"age_years": 41, "pain_heel_back": True})
+    assert result.p_no_diagnosis > result.p_none + 0.3  # unlabelled heel pain is common
+    assert "nothing, or only other causes" in result._repr_html_()
+    assert main(["diagnose", "age_years=41", "pain_heel_back=yes"]) == 0
+    assert f"(nothing, or only other causes): {result.p_no_diagnosis:.1%}" in \
+        capsys.readouterr().out

@@ -53,12 +53,16 @@ def run(args: argparse.Namespace) -> int:
         print("\n(in brackets: 90% interval over the plausible ranges of the model's numbers)")
     if result.other_causes:
         print("\nother causes (not diagnoses, never ranked):")
+        wide = max(len(c) for c in result.other_causes)
         for cause, p in result.other_causes.items():
-            print(f"  {cause}  {p:6.1%}")
+            print(f"  {cause:<{wide}}  {p:6.1%}")
     n = len(result.other_causes)
     others = f" or {n} other cause{'s' if n > 1 else ''}" if n else ""
-    print(f"\nnone of the {len(result.probabilities)} modelled conditions{others}: "
-          f"{result.p_none:.1%} "
+    if n:
+        print(f"\nnone of the {len(result.probabilities)} modelled conditions (nothing, or only "
+              f"other causes): {result.p_no_diagnosis:.1%}")
+    print(f"{'' if n else chr(10)}none of the {len(result.probabilities)} modelled conditions"
+          f"{others}: {result.p_none:.1%} "
           "(conditions can occur together, so the figures need not add up to 100%)")
     print(f"\ntriage: {result.triage}")
     for flag in result.red_flags:
