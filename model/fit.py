@@ -5,8 +5,11 @@ What a labelled case says
 -------------------------
 A case is a row as :func:`model.score` reads it, with ``expected_condition``: the
 conditions present (ids joined by ``|``), every other modelled condition absent;
-``none`` says that none is present. A finding left blank was not asked. Context may
-be blank: the conditions are observed, so the links and leaks do not need it.
+``none`` says that none is present. Other causes (conditions of type ``other``) are
+read the same way, so a label must name them where present: labels that never do
+make their findings' leaks and links absorb them (fit warns). A finding left blank
+was not asked. Context may be blank: the conditions are observed, so the links and
+leaks do not need it.
 
 What is fitted
 --------------
@@ -299,6 +302,7 @@ def fit(model: ModelCore, cases: pd.DataFrame, *, strength: float = 1.0,
     tables = tuple(check_ids("fit", "tables", tables, FIT_TABLES, "table"))
     exclude = set(check_ids("fit", "exclude", exclude, model.findings, "finding"))
     truth, findings, context = read_cases(model, cases, pre_errors)
+    _warn_unlabelled_other_causes(model, truth)
     changes = _link_changes(model, truth, findings, tables, exclude, strength)
     risks = [t for t in tables if t in RISK_TABLES]
     if risks:
@@ -306,6 +310,21 @@ def fit(model: ModelCore, cases: pd.DataFrame, *, strength: float = 1.0,
 
         changes += risk_changes(model, truth, context, risks, strength)
     return _assemble(model, changes, label, len(cases))
+
+
+def _warn_unlabelled_other_causes(model: ModelCore, truth: np.ndarray) -> None:
+    """Other causes are read like any condition: absent unless a label names them. Labels
+    that never do (a clinic's diagnoses) make the fit credit their findings to the leaks
+    and to the diagnoses' links; say so once."""
+    columns = [model.conditions.index(c) for c in model.other_causes]
+    if columns and len(truth) and not truth[:, columns].any():
+        import warnings
+
+        warnings.warn(
+            f"no label names an other cause ({', '.join(model.other_causes)}), so fit reads "
+            "them as absent in every case and their findings' leaks and links absorb them; "
+            "name them in expected_condition where present, or leave their findings out "
+            "with exclude", UserWarning, stacklevel=3)
 
 
 def _link_changes(model: ModelCore, truth: np.ndarray, findings: np.ndarray,

@@ -292,7 +292,9 @@ def simulate(n: int, model: ModelCore, seed: int = 0, **settings: Any) -> pd.Dat
         ``complaint``: see :func:`iter_samples`. With ``require_condition=False``
         (``simulate --all-cases``) every consulting case is kept, and the model's
         posteriors are calibrated on the cases; by default only cases with a
-        condition are, and the posteriors run low on them.
+        condition are, and the posteriors run low on them. With ``other_causes=True``
+        ``expected_condition`` names the other causes present too, as :func:`model.fit.fit`
+        needs (scoring never counts them).
 
     Returns
     -------
@@ -314,8 +316,8 @@ def simulate(n: int, model: ModelCore, seed: int = 0, **settings: Any) -> pd.Dat
     return pd.concat(frames, ignore_index=True)
 
 
-def iter_simulated(n: int, model: ModelCore, seed: int = 0, **settings: Any
-                   ) -> Iterator[pd.DataFrame]:
+def iter_simulated(n: int, model: ModelCore, seed: int = 0, *, other_causes: bool = False,
+                   **settings: Any) -> Iterator[pd.DataFrame]:
     """The rows of :func:`simulate`, a batch at a time (for writing many cases in flat
     memory); a progress bar on a terminal for large ``n``."""
     check_parameter("simulate", "n", n, Interval(int, 0, None))
@@ -324,7 +326,7 @@ def iter_simulated(n: int, model: ModelCore, seed: int = 0, **settings: Any
     first = 1
     with bar(n, "simulating", " cases", minimum=20_000) as shown:
         for part in iter_samples(model, n, rng, **settings):
-            yield to_frame(model, part, first=first, total=n)
+            yield to_frame(model, part, first=first, total=n, other_causes=other_causes)
             first += len(part)
             shown.update(len(part))
 

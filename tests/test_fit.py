@@ -217,3 +217,15 @@ def test_baselines_and_risk_ratios_only_on_request_and_recovered(toy_model):
     again = toy_model.fit(pd.concat([cases, unknown_sex]), tables=["risk_ratio"])
     sex = again.changes.set_index(["table", "node", "parent"]).loc[("risk_ratio", "tear", "sex")]
     assert sex.cases == (cases.sex == "male").sum()
+
+
+def test_fit_warns_when_no_label_names_an_other_cause(model):
+    """A clinic labels diagnoses, not other causes: fit says what that does to the leaks."""
+    from model.simulate import labelled_cases
+
+    cases = labelled_cases(model, 300, seed=2)
+    names = "|".join(model.other_causes)
+    cases["expected_condition"] = cases["expected_condition"].str.replace(
+        rf"\|?({names})", "", regex=True).replace("", "none")
+    with pytest.warns(UserWarning, match="no label names an other cause"):
+        model.fit(cases)

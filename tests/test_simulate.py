@@ -228,5 +228,9 @@ def test_other_causes_are_never_expected(other_model):
     assert (frame["expected_condition"][only_other] == "none").all()
     kept = simulate(300, seed=9, model=other_model)
     assert kept["expected_condition"].str.split("|").explode().isin(other_model.diagnoses).all()
+    named = simulate(300, seed=9, model=other_model, other_causes=True)
+    assert named["expected_condition"].str.contains("other_").any()
+    assert named.drop(columns="expected_condition").equals(
+        kept.drop(columns="expected_condition"))
     people = labelled_cases(other_model, 600, seed=4)
     assert people["expected_condition"].str.contains("other_calf_cause").any()
