@@ -58,22 +58,10 @@ __all__ = [
 class Diagnosis(diagnosis.Diagnosis):
     """The result of :func:`diagnose`: probabilities, never a verdict.
 
-    Attributes
-    ----------
-    ranked : tuple of (condition_id, probability)
-        Every diagnosis, most probable first (other causes are never ranked).
-    probabilities : dict
-        P(condition present | findings) for every diagnosis.
-    triage : str
-        ``"emergency"``, ``"see_doctor"`` or ``"self_care"``.
-    red_flags : tuple of str
-        The warning signs that drove the triage, in words, most urgent first.
-    findings : dict
-        What was given, after validation (not-asked items dropped).
-    model : Model
-        The model that made it.
-    intervals, p_none, other_causes
-        See :class:`model.diagnosis.Diagnosis`.
+    Its attributes (``ranked``, ``probabilities``, ``triage``, ``red_flags``,
+    ``findings``, ``intervals``, ``p_none``, ``other_causes``, ``p_no_diagnosis``) are
+    those of :class:`model.result.Diagnosis`, with ``model`` the :class:`Model` that
+    made it; the methods below add the tools.
     """
 
     def explain(self, conditions: Sequence[str] | None = None, **options: Any) -> Explanation:

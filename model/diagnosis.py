@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import html
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,6 +25,7 @@ from .engine import Engine
 from .errors import HeelnetError, ImpossibleEvidenceError
 from .knowledge import KnowledgeBase, from_parameters, load_priors
 from .network import NetworkTables, build
+from .result import Diagnosis
 from .triage import TriageRules
 from .uncertainty import DRAWS, SEED, posterior_intervals
 from .vocabulary import Value, Vocabulary
@@ -37,111 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["Diagnosis", "ModelCore"]
 
 M = TypeVar("M", bound="ModelCore")
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnosis:
-    """The result of :func:`model.diagnose`: probabilities, never a verdict.
-
-    Attributes
-    ----------
-    ranked : tuple of (condition_id, probability)
-        Every diagnosis, most probable first (other causes are never ranked).
-    probabilities : dict
-        P(condition present | findings) for every diagnosis.
-    triage : str
-        ``"emergency"``, ``"see_doctor"`` or ``"self_care"``.
-    red_flags : tuple of str
-        The warning signs that drove the triage, in words, most urgent first.
-    findings : dict
-        What was given, after validation (not-asked items dropped).
-    model : ModelCore
-        The model that made it.
-    intervals : dict or None
-        With ``diagnose(..., intervals=True)``: ``{condition_id: (low, high)}``, the
-        90 % interval of each posterior (diagnoses and other causes) over the numbers'
-        plausible ranges (see :mod:`model.uncertainty`); None when not asked.
-    p_none : float
-        P(none of the modelled conditions is present | findings), other causes
-        included: what is left for pain that the model does not explain. Conditions
-        may be present together, so their probabilities need not sum to 1 - p_none.
-    other_causes : dict
-        P(cause present | findings) for every other cause (a condition of type
-        ``other`` in the vocabulary: a cause of findings that is not a diagnosis);
-        empty when the model has none. They are never in ``ranked``.
-    p_no_diagnosis : float
-        P(none of the diagnoses is present | findings): ``p_none`` plus the chance that
-        only other causes are (equal to ``p_none`` when the model has none).
-    """
-
-    ranked: tuple[tuple[str, float], ...]
-    probabilities: dict[str, float]
-    triage: str
-    red_flags: tuple[str, ...]
-    findings: dict[str, Value]
-    model: ModelCore = field(repr=False, compare=False)
-    intervals: dict[str, tuple[float, float]] | None = None
-    p_none: float = math.nan
-    other_causes: dict[str, float] = field(default_factory=dict)
-    p_no_diagnosis: float = math.nan
-
-    def top(self, n: int = 3) -> tuple[tuple[str, float], ...]:
-        """The ``n`` most probable diagnoses (never an other cause)."""
-        return self.ranked[:n]
-
-    def _range(self, condition: str, fmt: str = ".3f") -> str:
-        if self.intervals is None:
-            return ""
-        low, high = self.intervals[condition]
-        return f" ({low:{fmt}}-{high:{fmt}})"
-
-    def __repr__(self) -> str:
-        top = ", ".join(f"{c} {p:.3f}{self._range(c)}" for c, p in self.ranked[:3])
-        flags = "; ".join(self.red_flags) or "none"
-        others = "".join(f", {c}={p:.3f}" for c, p in self.other_causes.items())
-        return (f"Diagnosis(top=[{top}], p_none={self.p_none:.3f}{others}, "
-                f"triage='{self.triage}', red_flags=[{flags}])")
-
-    def _repr_html_(self) -> str:
-        shown = self.intervals is not None
-        rows = "".join(
-            f"<tr><td>{html.escape(c)}</td><td>{p:.3f}</td>"
-            + (f"<td>{self._range(c).strip(' ()')}</td>" if shown else "")
-            + f"<td><div style='background:#4c72b0;height:0.8em;width:{100 * p:.0f}px'>"
-            "</div></td></tr>"
-            for c, p in self.ranked[:8]
-        )
-        flags = "".join(f"<li>{html.escape(f)}</li>" for f in self.red_flags) or "<li>none</li>"
-        others = "".join(
-            f"<tr><td><i>other cause: {html.escape(c)}</i></td><td>{p:.3f}</td>"
-            + (f"<td>{self._range(c).strip(' ()')}</td>" if shown else "") + "<td></td></tr>"
-            for c, p in self.other_causes.items()
-        ) + _no_diagnosis_html(self, shown)
-        head = "<th>90% range</th>" if shown else ""
-        note = ("90% range: how far each probability moves over the plausible ranges of the "
-                "model's numbers (see .interval_drivers()). " if shown else "")
-        return (
-            f"<div><b>Triage:</b> {html.escape(self.triage)}<br><b>Red flags:</b><ul>{flags}</ul>"
-            f"<table><tr><th>condition</th><th>P(present)</th>{head}<th></th></tr>{rows}"
-            f"{others}<tr><td><i>none of the {_modelled(self)}</i></td>"
-            f"<td>{self.p_none:.3f}</td>{'<td></td>' if shown else ''}<td></td></tr></table>"
-            f"<small>{note}Research and teaching model: probabilities, not a diagnosis."
-            "</small></div>"
-        )
-
-
-def _no_diagnosis_html(result: Diagnosis, shown: bool) -> str:
-    """The table row of P(no diagnosis), when the model has other causes."""
-    return (f"<tr><td><i>none of the {len(result.probabilities)} modelled conditions (nothing, "
-            f"or only other causes)</i></td><td>{result.p_no_diagnosis:.3f}</td>"
-            f"{'<td></td>' * (1 + shown)}</tr>") if result.other_causes else ""
-
-
-def _modelled(result: Diagnosis) -> str:
-    """``28 modelled conditions`` (``, or 1 other cause`` when the model has some)."""
-    text = f"{len(result.probabilities)} modelled conditions"
-    n = len(result.other_causes)
-    return text + (f" or {n} other cause{'s' if n > 1 else ''}" if n else "")
 
 
 class ModelCore:
@@ -163,8 +57,9 @@ class ModelCore:
     diagnoses, other_causes : tuple of str
         The conditions that are diagnoses (ranked) and those that are other causes
         (never ranked); see :class:`~model.vocabulary.Vocabulary`.
-    diagnosis_columns : int array
-        The columns of ``conditions`` (of every posterior array) that are diagnoses.
+    diagnosis_columns, other_cause_columns : int array
+        The columns of ``conditions`` (of every posterior array) that are diagnoses, and
+        those that are other causes.
     triage_rules : TriageRules
     """
 
@@ -180,6 +75,8 @@ class ModelCore:
         self.other_causes: tuple[str, ...] = self.vocabulary.other_causes
         self.diagnosis_columns = np.array([self.conditions.index(c) for c in self.diagnoses],
                                           dtype=np.intp)
+        self.other_cause_columns = np.array(
+            [self.conditions.index(c) for c in self.other_causes], dtype=np.intp)
         self.findings = self.encoding.findings
         self.context_nodes = self.encoding.context
         self.triage_rules = TriageRules(
@@ -261,16 +158,19 @@ class ModelCore:
                                           leak=np.append(t.leak, 0.0),
                                           link=np.hstack([t.link, column])))
 
-    def no_diagnosis(self, context: np.ndarray, findings: np.ndarray) -> np.ndarray:
+    def no_diagnosis(self, context: np.ndarray, findings: np.ndarray,
+                     known: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Exact P(none of the diagnoses | evidence) per encoded case (arrays as in
         :meth:`infer`): other causes may be present. Without other causes it is p_none;
         with them, the evidence is conditioned on a virtual finding that any diagnosis
-        would cause, observed absent (one more kernel pass). NaN where P(evidence) is 0.
+        would cause, observed absent (one more kernel pass). ``known``: the cases'
+        ``(p_none, log P(evidence))`` from :meth:`infer_all`, when the caller has them
+        (saves a pass). NaN where P(evidence) is 0.
         """
+        p_none, log_z = known if known is not None else self.infer_all(context, findings)[1:]
         if not self.other_causes:
-            return self.infer_all(context, findings)[1]
+            return p_none
         virtual = np.zeros((len(findings), 1), dtype=findings.dtype)
-        log_z = self.engine.log_evidence(context, findings)
         log_no = self._no_diagnosis_engine.log_evidence(context,
                                                         np.hstack([findings, virtual]))
         with np.errstate(invalid="ignore", over="ignore"):
@@ -419,7 +319,7 @@ class ModelCore:
             low, high = posterior_intervals(self, context, coded, draws=draws, seed=seed)
             ranges = {c: (float(low[0, j]), float(high[0, j]))
                       for j, c in enumerate(self.conditions)}
-        nothing = self.no_diagnosis(context, coded)[0] if self.other_causes else none[0]
+        nothing = self.no_diagnosis(context, coded, (none, log_z))[0]
         return self._wrap(given, probs[0], triage.level, triage.red_flags, ranges,
                           float(none[0]), float(nothing))
 

@@ -316,8 +316,8 @@ def _warn_unlabelled_other_causes(model: ModelCore, truth: np.ndarray) -> None:
     """Other causes are read like any condition: absent unless a label names them. Labels
     that never do (a clinic's diagnoses) make the fit credit their findings to the leaks
     and to the diagnoses' links; say so once."""
-    columns = [model.conditions.index(c) for c in model.other_causes]
-    if columns and len(truth) and not truth[:, columns].any():
+    columns = model.other_cause_columns
+    if len(columns) and len(truth) and not truth[:, columns].any():
         import warnings
 
         warnings.warn(

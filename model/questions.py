@@ -215,8 +215,8 @@ def lookahead(model: ModelCore, context: np.ndarray, findings: np.ndarray,
     np.add.at(total, owner, weight)
     return Lookahead(tuple(c[0] for c in candidates), tuple(c[3] for c in candidates), owner,
                      weight / total[owner], ctx, fnd, posteriors, p_none,
-                     float(model.no_diagnosis(ctx[:1], fnd[:1])[0]) if model.other_causes
-                     else float(p_none[0]), model.diagnosis_columns)
+                     float(model.no_diagnosis(ctx[:1], fnd[:1], (p_none[:1], log_z[:1]))[0]),
+                     model.diagnosis_columns)
 
 
 def next_questions(

@@ -197,7 +197,8 @@ class Scorer:
             data[f"top{k + 1}_probability"] = top_p
         data["triage"] = triage
         data["red_flags"] = flags
-        shown = [(cond, model.conditions.index(cond)) for cond in probability_columns(model)]
+        shown = list(zip(probability_columns(model),
+                         (*model.diagnosis_columns, *model.other_cause_columns), strict=True))
         for cond, j in shown:
             data[f"p_{cond}"] = probs[:, j]
         data[P_NONE] = none

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
             raise HeelnetError(f"'{name.strip()}' is given twice; give each item once")
         findings[name.strip()] = value
     from ..engine.interpreted import interpreting
+    from ..result import modelled
 
     with interpreting():  # one case: no need to load numba's compiled kernel (~0.7 s)
         result = model_of(args).diagnose(findings, intervals=args.intervals)
@@ -56,13 +57,10 @@ def run(args: argparse.Namespace) -> int:
         wide = max(len(c) for c in result.other_causes)
         for cause, p in result.other_causes.items():
             print(f"  {cause:<{wide}}  {p:6.1%}")
-    n = len(result.other_causes)
-    others = f" or {n} other cause{'s' if n > 1 else ''}" if n else ""
-    if n:
         print(f"\nnone of the {len(result.probabilities)} modelled conditions (nothing, or only "
               f"other causes): {result.p_no_diagnosis:.1%}")
-    print(f"{'' if n else chr(10)}none of the {len(result.probabilities)} modelled conditions"
-          f"{others}: {result.p_none:.1%} "
+    print(f"{'' if result.other_causes else chr(10)}none of the {modelled(result)}: "
+          f"{result.p_none:.1%} "
           "(conditions can occur together, so the figures need not add up to 100%)")
     print(f"\ntriage: {result.triage}")
     for flag in result.red_flags:

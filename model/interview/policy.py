@@ -192,17 +192,11 @@ def _most_urgent(routes: list[Route], n_items: int, current: int
     return chance, reach
 
 
-def _pairs(model: ModelCore, table: Lookahead, unknown: frozenset[str], current: int
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """For rules that need several unasked items at once (findings, or context such as
-    diabetes with a swelling): per item, the chance that all of them are present (in an
-    accepted state) and the level it would reach (``current`` when none)."""
-    return _most_urgent(_rule_routes(model, table, unknown, current), len(table.items), current)
-
-
 def _rule_routes(model: ModelCore, table: Lookahead, unknown: frozenset[str], current: int
                  ) -> list[Route]:
-    """The routes of :func:`_pairs`: one per rule that needs several unasked items."""
+    """For rules that need several unasked items at once (findings, or context such as
+    diabetes with a swelling): one route per rule, the chance that all of them are
+    present (in an accepted state) and the level it would reach."""
     rules, findings, context = model.triage_rules, table.findings[0], table.context[0]
     index = {f: j for j, f in enumerate(model.findings)}
     column = {x: j for j, x in enumerate(model.context_nodes)}
@@ -239,22 +233,13 @@ def _rule_routes(model: ModelCore, table: Lookahead, unknown: frozenset[str], cu
             for (open_, level), log_p in zip(targets, log_z[1:], strict=True)]
 
 
-def _posterior_pairs(model: ModelCore, table: Lookahead, current: int,
-                     paired: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _posterior_routes(model: ModelCore, table: Lookahead, current: int, paired: int
+                      ) -> list[Route]:
     """For emergency rules on a condition's posterior: two answers that each raise the
     posterior may cross the threshold together when neither does alone (weak foot
     pulses and vascular risk for acute ischaemia). Among the ``paired`` answers that
     raise each such posterior most, every pair of two items' answers is tried with one
-    exact inference call; per item, the chance of the most urgent pair that fires and
-    its level (``current`` when none)."""
-    paired = Policy().paired if paired is None else paired
-    return _most_urgent(_posterior_routes(model, table, current, paired), len(table.items),
-                        current)
-
-
-def _posterior_routes(model: ModelCore, table: Lookahead, current: int, paired: int
-                      ) -> list[Route]:
-    """The routes of :func:`_posterior_pairs`: one per pair of answers that fires."""
+    exact inference call; one route per pair that fires."""
     rules = model.triage_rules
     if current == 0:
         return []

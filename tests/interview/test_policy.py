@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from model.interview import Interview
-from model.interview.policy import Policy, _levels, _pairs, _posterior_pairs, choose
+from model.interview.policy import (
+    Policy,
+    _levels,
+    _most_urgent,
+    _posterior_routes,
+    _rule_routes,
+    choose,
+)
 from model.interview.replay import interview_case
 from model.questions import lookahead
 
@@ -80,7 +87,8 @@ def test_pairs_chance_is_the_joint_probability_of_the_rule_findings(model, given
     """Rules that need several unasked items: each gets P(all present | evidence)."""
     table = table_of(model, given, exclude=unknown)
     current = int(_levels(model, table)[0])
-    chance, reach = _pairs(model, table, frozenset(unknown), current)
+    routes = _rule_routes(model, table, frozenset(unknown), current)
+    chance, reach = _most_urgent(routes, len(table.items), current)
     expected = brute_pairs(model, given, set(unknown), current)
     assert any(len(r.findings) > 1 for r in model.triage_rules.rules)
     for k, item in enumerate(table.items):
@@ -261,7 +269,8 @@ def test_two_answers_that_together_reach_an_emergency_get_their_joint_chance(mod
                "numbness_tingling_sole", "cold_pale_foot", "pain_sole_arch")
     table = table_of(model, ISCHAEMIA, exclude=unknown)
     current = int(_levels(model, table)[0])
-    chance, reach = _posterior_pairs(model, table, current)
+    routes = _posterior_routes(model, table, current, Policy().paired)
+    chance, reach = _most_urgent(routes, len(table.items), current)
     context, findings = model.encoding.encode([ISCHAEMIA, {**ISCHAEMIA, **pair}])
     log_z = model.log_evidence(context, findings)
     joint = float(np.exp(log_z[1] - log_z[0]))
