@@ -18,7 +18,7 @@ from .vocabulary import Value
 if TYPE_CHECKING:
     from .diagnosis import ModelCore
 
-__all__ = ["Diagnosis", "modelled"]
+__all__ = ["Diagnosis", "modelled", "no_diagnosis_label"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +114,16 @@ class Diagnosis:
 
 def _no_diagnosis_html(result: Diagnosis, shown: bool) -> str:
     """The table row of P(no diagnosis), when the model has other causes."""
-    return (f"<tr><td><i>none of the {len(result.probabilities)} modelled conditions (nothing, "
-            f"or only other causes)</i></td><td>{result.p_no_diagnosis:.3f}</td>"
+    return (f"<tr><td><i>{html.escape(no_diagnosis_label(result))}</i></td>"
+            f"<td>{result.p_no_diagnosis:.3f}</td>"
             f"{'<td></td>' * (1 + shown)}</tr>") if result.other_causes else ""
+
+
+def no_diagnosis_label(result: Diagnosis) -> str:
+    """What ``p_no_diagnosis`` is the chance of, in words (the CLI and the notebook view
+    say it alike)."""
+    return (f"none of the {len(result.probabilities)} modelled conditions (nothing, or only "
+            "other causes)")
 
 
 def modelled(result: Diagnosis) -> str:

@@ -7,7 +7,8 @@ that the model's rate over a group equals a published incidence ("21.5 per 100,0
 0.000215 for the whole population"), a risk ratio so that a share or a ratio comes
 out as published ("252/63 = 4.0"). ``tests/test_derivations.py`` lists each such
 figure (``CHECKS``) and fails when an edit elsewhere moves the model off it. This
-script refits them:
+script refits them in the parameters table (``Model.from_parameters``, no file
+written until the end):
 
 1. every baseline, exactly: baseline = figure / (the model's rate over the group per
    unit of baseline), and the derivation's "population average ... = A" and
@@ -16,131 +17,136 @@ script refits them:
    scaling its row (on the odds for a share, on the ratio otherwise), when exactly one
    figure names that row; a row named by several figures is reported, not moved;
 
-then repeats until nothing moves, and lists any stated figure still missed (those of
-rows named by several figures, say). It prints each change. Review the diff of
-``priors/`` like code: a fitted row's derivation may state its old value in words,
-which this script reports but does not rewrite.
+then repeats until nothing moves, lists any stated figure still missed (those of
+rows named by several figures, say), and writes the moved rows back into their files
+with :func:`model.fit_files.write_priors` (every other line kept byte for byte; the
+folder is reloaded and checked before any file is replaced). It prints each change.
+Review the diff of ``priors/`` like code: a fitted row's derivation may state its old
+value in words, which this script reports but does not rewrite.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import sys
-from collections import Counter
+import tempfile
 from pathlib import Path
+
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model import Model
-from tests.population import Population
-from tests.test_derivations import CHECKS, Check
+from model.files import write_atomic
+from model.fit_files import write_priors
+from tests.population import Population, close
+from tests.test_derivations import CHECKS, Check, row_of
 
 PRIORS = Path(__file__).resolve().parents[1] / "priors"
-#: Which file and key columns hold each table's rows.
-FILES = {"condition_prior": ("conditions.csv", ("condition", "parent", "state")),
-         "risk_ratio": ("conditions.csv", ("condition", "parent", "state")),
-         "context_prior": ("context.csv", ("node", "parent", "parent_state")),
-         "context_risk_ratio": ("context.csv", ("node", "parent", "parent_state"))}
 BASELINE = re.compile(r"^= \S+ for ")
 AVERAGE = re.compile(r"= ([0-9.e+-]+) \(exact: the model's")
 ARITHMETIC = re.compile(r"baseline = ([0-9.e+-]+) / [0-9.e+-]+ = [0-9.e+-]+")
-
-
-def _read(name: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO((PRIORS / name).read_text(encoding="utf-8"))))
-
-
-def _write(name: str, rows: list[list[str]]) -> None:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    (PRIORS / name).write_text(out.getvalue(), encoding="utf-8")
-
-
-def _row(rows: list[list[str]], check: Check) -> list[str] | None:
-    head = rows[0]
-    keys = [head.index(k) for k in FILES[check.table][1]]
-    want = [check.node, check.parent, check.state]
-    hits = [r for r in rows[1:] if [r[k] for k in keys] == want]
-    return hits[0] if len(hits) == 1 else None
 
 
 def _g(x: float) -> str:
     return f"{x:.4g}"
 
 
-def rebaseline(check: Check, population: Population) -> bool:
-    """Set one baseline so the model's rate over the check's group is its figure."""
-    rows = _read("conditions.csv")
-    head, row = rows[0], _row(rows, check)
-    if row is None:
-        print(f"  {check.node}: no single baseline row")
-        return False
-    value_at, text_at = head.index("value"), head.index("derivation")
-    old = float(row[value_at])
+def _set(table: pd.DataFrame, at: int, value: float, derivation: str | None = None) -> None:
+    """Move one row. Its range moves with it: a rule's range stays a rule (blank cells
+    in the file), a range given in the row is scaled by the same factor."""
+    new = float(_g(value))
+    if table.at[at, "range_rule"]:
+        table.at[at, "low"] = table.at[at, "high"] = ""
+    else:
+        factor = new / float(table.at[at, "value"])
+        for end in ("low", "high"):
+            table.at[at, end] = float(_g(float(table.at[at, end]) * factor))
+    table.at[at, "value"] = new
+    if derivation is not None:
+        table.at[at, "derivation"] = derivation
+
+
+def rebaseline(table: pd.DataFrame, check: Check, population: Population) -> int | None:
+    """Set one baseline so the model's rate over the check's group is its figure; the
+    row moved, or None."""
+    at = row_of(table, check).name
+    old = float(table.at[at, "value"])
     average = check.compute(population) / old
     new = check.figure / average
     if float(_g(new)) == old:
-        return False
-    text = AVERAGE.sub(f"= {_g(average)} (exact: the model's", row[text_at], count=1)
+        return None
+    text = AVERAGE.sub(f"= {_g(average)} (exact: the model's", table.at[at, "derivation"],
+                       count=1)
     text = ARITHMETIC.sub(lambda m: f"baseline = {m[1]} / {_g(average)} = {_g(new)}", text,
                           count=1)
-    row[value_at], row[text_at] = _g(new), text
-    _write("conditions.csv", rows)
+    _set(table, at, new, text)
     print(f"  baseline {check.node}: {old:g} -> {_g(new)} (population average {_g(average)})")
-    return True
+    return at
 
 
-def refit(check: Check, population: Population) -> bool:
-    """Scale the one row a stated figure names until the model gives the figure."""
+def refit(table: pd.DataFrame, check: Check, population: Population) -> int | None:
+    """Scale the one row a stated figure names until the model gives the figure; the row
+    moved, or None."""
     got = check.compute(population)
-    if abs(got / check.figure - 1) <= check.tolerance:
-        return False
-    name = FILES[check.table][0]
-    rows = _read(name)
-    head, row = rows[0], _row(rows, check)
-    if row is None or check.table in ("condition_prior", "context_prior"):
+    if close(got, check.figure, check.tolerance):
+        return None
+    if check.table in ("condition_prior", "context_prior"):
         print(f"  {check.name}: {got:.4g} against {check.figure:.4g}; refit by hand")
-        return False
-    value_at = head.index("value")
-    old = float(row[value_at])
+        return None
+    at = row_of(table, check).name
+    old = float(table.at[at, "value"])
     if check.figure < 1 and got < 1:  # a share: scale the odds
         factor = check.figure / (1 - check.figure) / (got / (1 - got))
     else:
         factor = check.figure / got
-    row[value_at] = _g(old * factor)
-    _write(name, rows)
-    stale = " (its derivation states the old value: edit it)" if f"{old:g}" in row[-1] else ""
-    print(f"  {check.name}: {got:.4g} -> {check.figure:.4g}; {old:g} -> {row[value_at]}{stale}")
-    return True
+    _set(table, at, old * factor)
+    stale = (" (its derivation states the old value: edit it)"
+             if f"{old:g}" in table.at[at, "derivation"] else "")
+    print(f"  {check.name}: {got:.4g} -> {check.figure:.4g}; {old:g} -> "
+          f"{table.at[at, 'value']:g}{stale}")
+    return at
 
 
 def main(rounds: int = 10) -> None:
-    named = Counter((c.table, c.node, c.parent, c.state) for c in CHECKS
-                    if not BASELINE.match(c.words))
-    shared = {key for key, n in named.items() if n > 1}
+    model = Model.from_directory(PRIORS)
+    table = model.parameters()
+    table[["low", "high"]] = table[["low", "high"]].astype(object)  # "": a rule's range
+    keys = [(c.table, c.node, c.parent, c.state) for c in CHECKS if not BASELINE.match(c.words)]
+    shared = {key for key in keys if keys.count(key) > 1}
     for key in sorted(shared):
         print(f"  {' | '.join(key)}: named by several figures; not refitted, check by hand")
+    population = Population(model)
+    moved: set[int] = set()
     for _ in range(rounds):
-        moved = False
+        moved_now = False
         for check in CHECKS:
-            population = Population(Model.from_directory(PRIORS))
             if check.table == "condition_prior" and BASELINE.match(check.words):
-                moved |= rebaseline(check, population)
+                at = rebaseline(table, check, population)
             elif (check.table, check.node, check.parent, check.state) not in shared:
-                moved |= refit(check, population)
-        if not moved:
+                at = refit(table, check, population)
+            else:
+                continue
+            if at is not None:
+                moved.add(at)
+                moved_now = True
+                population = Population(Model.from_parameters(table))
+        if not moved_now:
             break
     else:
         print(f"still moving after {rounds} rounds: look at the changes above")
-    population = Population(Model.from_directory(PRIORS))
-    off = [(c, c.compute(population)) for c in CHECKS]
-    off = [(c, got) for c, got in off if abs(got / c.figure - 1) > c.tolerance]
-    for check, got in off:
-        print(f"  still off: {check.name}: {got:.4g} against {check.figure:.4g}")
-    if not off:
-        print("every stated figure holds")
+    for check in CHECKS:
+        got = check.compute(population)
+        if not close(got, check.figure, check.tolerance):
+            print(f"  still off: {check.name}: {got:.4g} against {check.figure:.4g}")
+    changed_rows = sorted(moved)
+    if changed_rows:
+        with tempfile.TemporaryDirectory() as work:  # priors/ is a package: copy files back
+            written = write_priors(Path(work) / "priors", model, table, changed_rows)
+            for name in sorted({Path(f).name for f in table.loc[changed_rows, "file"]}):
+                text = (written / name).read_text(encoding="utf-8")
+                write_atomic(PRIORS / name, lambda handle, text=text: handle.write(text))
+    print(f"{len(changed_rows)} rows refitted")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
             raise HeelnetError(f"'{name.strip()}' is given twice; give each item once")
         findings[name.strip()] = value
     from ..engine.interpreted import interpreting
-    from ..result import modelled
+    from ..result import modelled, no_diagnosis_label
 
     with interpreting():  # one case: no need to load numba's compiled kernel (~0.7 s)
         result = model_of(args).diagnose(findings, intervals=args.intervals)
@@ -57,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
         wide = max(len(c) for c in result.other_causes)
         for cause, p in result.other_causes.items():
             print(f"  {cause:<{wide}}  {p:6.1%}")
-        print(f"\nnone of the {len(result.probabilities)} modelled conditions (nothing, or only "
-              f"other causes): {result.p_no_diagnosis:.1%}")
+        print(f"\n{no_diagnosis_label(result)}: {result.p_no_diagnosis:.1%}")
     print(f"{'' if result.other_causes else chr(10)}none of the {modelled(result)}: "
           f"{result.p_none:.1%} "
           "(conditions can occur together, so the figures need not add up to 100%)")
