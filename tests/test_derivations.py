@@ -49,6 +49,15 @@ def baseline(cond: str, figure: float, whom: str, ages: tuple[int, int] | None =
                  lambda q: q.rate(cond, ages, **given), figure, 0.01)
 
 
+def caused(q: Population, finding: str, cause: str) -> float:
+    """How often, over the whole population, ``cause`` is present and causes ``finding``
+    (its rate times its noisy-OR link): what a case series of the finding sorts by cause."""
+    links = q.model.parameters()
+    link = links[(links.table == "likelihood") & (links.node == finding)
+                 & (links.parent == cause)].value
+    return q.rate(cause) * float(link.iloc[0])
+
+
 WHOLE = "the whole population"
 CHECKS = [
     baseline("achilles_tendinopathy", 0.00185, WHOLE),
@@ -75,6 +84,7 @@ CHECKS = [
     baseline("other_calf_cause", 0.00279, "people aged 20 and over", ADULTS),
     baseline("other_joint_cause", 0.004332, "people aged 20 and over", ADULTS),
     baseline("other_heel_cause", 0.00289, WHOLE),
+    baseline("other_nerve_cause", 0.00378, WHOLE),
     baseline("acute_limb_ischaemia", 0.000122, WHOLE),
     baseline("charcot_foot", 0.0012, "people with diabetes", diabetes=True),
     baseline("calf_muscle_tear", 0.0002, WHOLE),
@@ -114,6 +124,9 @@ CHECKS = [
     Check("risk_ratio", "deep_vein_thrombosis", "age_band", "age_75_120", "574/63 = 9.12",
           lambda q: q.rate("deep_vein_thrombosis", (75, 120))
           / q.rate("deep_vein_thrombosis", (20, 64)), 9.12, 0.01),
+    Check("likelihood", "foot_drop", "other_nerve_cause", "", "0.6 times foot drop caused by",
+          lambda q: caused(q, "foot_drop", "other_nerve_cause")
+          / caused(q, "foot_drop", "peroneal_neuropathy"), 0.6, 0.02),
     # the age pattern against the published ratio (looser: the bands only approximate)
     Check("condition_prior", "achilles_tendinopathy", "", "", "2.35/1.85 = 1.27",
           lambda q: q.ratio("achilles_tendinopathy", (20, 64)), 2.35 / 1.85, 0.10),
