@@ -12,8 +12,8 @@ unwritable home there is none, and numba would refuse every inference ("cannot
 cache function ...: no locator available"). So before the kernel is declared,
 :func:`cache_folder` checks those folders as numba will; if none is writable it
 points numba to a per-user cache (``~/.cache/heelnet/numba``), else to a private
-folder in the temporary directory, else compiles without caching (about 20 s in
-every new process), and says which in one line on stderr.
+folder in the temporary directory, else compiles without caching (20 to 50 s in
+every new process, by machine), and says which in one line on stderr.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _choose() -> bool:
               f"compiled code is cached in {folder}", file=sys.stderr)
     elif folder is None:
         print("heelnet: no writable folder for numba's cache; the inference kernel is "
-              "compiled in every new process (about 20 s; set NUMBA_CACHE_DIR to a "
+              "compiled in every new process (20 to 50 s; set NUMBA_CACHE_DIR to a "
               "writable folder to keep it)", file=sys.stderr)
     return folder is not None
 
